@@ -1,0 +1,99 @@
+// Copies one blob: skipped when the destination has it, mounted within one registry, otherwise
+// streamed from the source GET into the destination upload, verified on the way, never on disk.
+import { BodyTooLargeError, cancelUpload, mountBlob, putBlob, putBlobChunked, startUpload, type UploadSession } from '../registry/upload.ts';
+import { getBlob, headBlob } from '../registry/blob.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { RegistryError } from '../registry/errors.ts';
+import type { Descriptor } from '../registry/media-types.ts';
+import { NetworkError } from '../transport/errors.ts';
+import { backoffDelay, defaultRetryPolicy, isRetryableStatus, sleep } from '../transport/retry.ts';
+import { VerifyingStream } from '../util/digest.ts';
+import type { CopyEventHandler } from './events.ts';
+
+export interface BlobCopyContext {
+  source: RegistryClient;
+  sourceRepository: string;
+  destination: RegistryClient;
+  destinationRepository: string;
+  signal: AbortSignal;
+  onEvent?: CopyEventHandler;
+  /** Whole-blob attempts: a stream cannot be replayed, so a failure restarts the blob. */
+  attempts?: number;
+}
+
+/** Chunk size once a registry has refused a whole blob in one request. */
+export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+const MIN_CHUNK_SIZE = 256 * 1024;
+
+export type BlobOutcome = 'present' | 'mounted' | 'copied';
+
+export async function copyBlob(context: BlobCopyContext, blob: Descriptor): Promise<BlobOutcome> {
+  const started = Date.now();
+  const outcome = await transfer(context, blob);
+  context.onEvent?.({ type: 'blob', digest: blob.digest, size: blob.size, outcome, ms: Date.now() - started });
+  return outcome;
+}
+
+async function transfer(context: BlobCopyContext, blob: Descriptor): Promise<BlobOutcome> {
+  const { source, destination, destinationRepository: repository, signal } = context;
+  if ((await headBlob(destination, repository, blob.digest, signal)) !== undefined) return 'present';
+
+  let upload: UploadSession | undefined;
+  if (source.registry === destination.registry && context.sourceRepository !== repository) {
+    const mount = await mountBlob(destination, repository, blob.digest, context.sourceRepository, signal);
+    if (mount.mounted) return 'mounted';
+    upload = mount.session;
+  }
+
+  const attempts = context.attempts ?? 4;
+  for (let attempt = 1; ; attempt++) {
+    upload ??= await startUpload(destination, repository, signal);
+    try {
+      await stream(context, blob, upload);
+      return 'copied';
+    } catch (error) {
+      await cancelUpload(destination, repository, upload);
+      upload = undefined;
+      if (error instanceof BodyTooLargeError) {
+        // The registry caps request bodies: go chunked, smaller each time it refuses again.
+        const current = destination.chunkedUploadSize;
+        if (current !== undefined && current <= MIN_CHUNK_SIZE) throw error;
+        destination.chunkedUploadSize = current === undefined ? DEFAULT_CHUNK_SIZE : Math.max(MIN_CHUNK_SIZE, current / 2);
+      } else if (attempt >= attempts || signal.aborted || !isTransient(error)) {
+        throw error;
+      }
+      const delayMs = error instanceof BodyTooLargeError ? 0 : backoffDelay(attempt - 1, defaultRetryPolicy);
+      context.onEvent?.({ type: 'blob-retry', digest: blob.digest, attempt, reason: error instanceof Error ? error.message : String(error), delayMs });
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
+async function stream(context: BlobCopyContext, blob: Descriptor, upload: UploadSession): Promise<void> {
+  const { source, destination, destinationRepository: repository, signal } = context;
+  const body = await getBlob(source, context.sourceRepository, blob.digest, signal);
+  const verifier = new VerifyingStream(blob.digest, blob.size, `${source.registry}: blob ${context.sourceRepository}@${blob.digest}`);
+  // Ends the source GET whatever happens to the upload, so no connection is left half-read.
+  const done = new AbortController();
+  const verified = body.pipeThrough(verifier, { signal: AbortSignal.any([signal, done.signal]) });
+  try {
+    if (destination.chunkedUploadSize !== undefined) {
+      await putBlobChunked(destination, repository, upload, blob.digest, blob.size, verified, destination.chunkedUploadSize, signal);
+    } else {
+      await putBlob(destination, repository, upload, blob.digest, blob.size, verified, signal);
+    }
+  } catch (error) {
+    // Whatever the transport made of it, a digest mismatch is the real story.
+    throw verifier.failure ?? error;
+  } finally {
+    done.abort();
+  }
+  if (verifier.failure) throw verifier.failure;
+}
+
+/** Worth another attempt: the network failed, or the registry said "later" (408, 429, 5xx). */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof NetworkError) return true;
+  if (error instanceof RegistryError) return isRetryableStatus(error.status);
+  return false;
+}

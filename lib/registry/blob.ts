@@ -1,0 +1,24 @@
+// Blob reads: HEAD to learn whether a repository has a blob, GET to stream it.
+import { discard } from '../transport/types.ts';
+import { repositoryScope, type RegistryClient } from './client.ts';
+
+function blobPath(repository: string, digest: string): string {
+  return `/v2/${repository}/blobs/${digest}`;
+}
+
+/** The blob's size when the repository has it, undefined when it does not. */
+export async function headBlob(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
+  const response = await client.send({ method: 'HEAD', path: blobPath(repository, digest), scopes: [repositoryScope(repository, 'pull')], signal });
+  if (response.status === 404) return undefined;
+  if (response.status !== 200) throw await client.error(`HEAD blob ${repository}@${digest}`, response);
+  await discard(response);
+  const length = response.headers.get('content-length');
+  return length === null ? -1 : Number(length);
+}
+
+/** The blob's bytes as a stream (redirects to object storage followed without credentials). */
+export async function getBlob(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const response = await client.send({ method: 'GET', path: blobPath(repository, digest), scopes: [repositoryScope(repository, 'pull')], signal });
+  if (response.status !== 200 || !response.body) throw await client.error(`get blob ${repository}@${digest}`, response);
+  return response.body;
+}

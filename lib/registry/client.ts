@@ -1,0 +1,125 @@
+// One client per registry host: the base URL (https, or http for insecure hosts), the transport
+// stack (retries inside redirects), and an Authenticator that learns the registry's challenge.
+import { Authenticator } from '../auth/authenticator.ts';
+import type { CredentialStore } from '../auth/credentials.ts';
+import { registryApiHost } from '../reference/reference.ts';
+import { RefusedUrlError } from '../transport/errors.ts';
+import { withRedirects } from '../transport/redirect.ts';
+import { defaultRetryPolicy, withRetries, type RetryEvent, type RetryPolicy } from '../transport/retry.ts';
+import { discard, isReplayable, type Body, type Transport } from '../transport/types.ts';
+import { AuthenticationError, errorFromResponse, type RegistryError } from './errors.ts';
+
+export interface RegistryClientOptions {
+  /** The bottom transport (undici on Node, fetch elsewhere). */
+  transport: Transport;
+  credentials?: CredentialStore;
+  /** Hosts (host[:port]) reached over plain http. */
+  isInsecure: (host: string) => boolean;
+  retry?: RetryPolicy;
+  onRetry?: (event: RetryEvent) => void;
+  /** Further policy for every URL contacted (redirect targets, token realms, upload locations). */
+  checkUrl?: (url: URL) => void;
+  userAgent?: string;
+}
+
+export interface RegistryRequest {
+  method: string;
+  /** A path under the registry's base URL, or an absolute URL (upload locations). */
+  path: string;
+  /** Token scopes this request needs, e.g. `repository:team/app:pull`. */
+  scopes: string[];
+  headers?: Record<string, string>;
+  body?: Body;
+  signal?: AbortSignal;
+}
+
+export class RegistryClient {
+  readonly baseUrl: string;
+  /** Set once the registry refused a large body (413): later uploads go in chunks of this size. */
+  chunkedUploadSize?: number;
+  private readonly http: Transport;
+  private authenticator?: Promise<Authenticator>;
+
+  constructor(
+    /** The normalized registry name ('docker.io', 'ghcr.io', '127.0.0.1:5000'). */
+    readonly registry: string,
+    private readonly options: RegistryClientOptions,
+  ) {
+    const host = registryApiHost(registry);
+    this.baseUrl = `${options.isInsecure(host) ? 'http' : 'https'}://${host}`;
+    const checkUrl = (url: URL) => this.checkUrl(url);
+    this.http = withRedirects(withRetries(options.transport, options.retry ?? defaultRetryPolicy, { onRetry: options.onRetry }), { checkUrl });
+  }
+
+  /** Refuses URLs outside policy: only http(s), and plain http only to insecure hosts. */
+  checkUrl(url: URL): void {
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RefusedUrlError(`refusing ${url.protocol} URL from ${this.registry}`);
+    if (url.protocol === 'http:' && !this.options.isInsecure(url.host)) {
+      throw new RefusedUrlError(`refusing plain http to ${url.host}; list it in IMAGESYNC_INSECURE_REGISTRIES if that is intended`);
+    }
+    this.options.checkUrl?.(url);
+  }
+
+  /** Sends a request with authorization, re-authenticating once when the registry answers 401. */
+  async send(request: RegistryRequest): Promise<Response> {
+    const url = new URL(request.path, this.baseUrl);
+    if (url.origin !== this.baseUrl) this.checkUrl(url);
+    // Credentials go only to the registry's own origin.
+    const authenticator = url.origin === this.baseUrl ? await this.auth() : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const authorization = await authenticator?.authorization(request.scopes, request.signal);
+      const headers = new Headers(request.headers);
+      if (this.options.userAgent) headers.set('user-agent', this.options.userAgent);
+      if (authorization) headers.set('authorization', authorization);
+      const response = await this.http({ method: request.method, url: url.href, headers, body: request.body, signal: request.signal });
+      if (response.status !== 401 || !authenticator) return response;
+      // Learn from every 401, even one that cannot be retried here: the caller's next try benefits.
+      const worthRetry = authenticator.onUnauthorized(response, request.scopes, authorization);
+      if (!worthRetry || attempt > 0 || !isReplayable(request.body)) return response;
+      await discard(response);
+    }
+  }
+
+  /** The error for an unexpected answer, saying when no credentials were configured. */
+  async error(operation: string, response: Response): Promise<RegistryError> {
+    const error = await errorFromResponse(this.registry, operation, response);
+    if (error instanceof AuthenticationError && !(await this.auth()).hasCredential) {
+      error.message += ` (no credentials configured for ${this.registry})`;
+    }
+    return error;
+  }
+
+  private auth(): Promise<Authenticator> {
+    this.authenticator ??= Promise.resolve(this.options.credentials?.(this.registry)).then(
+      (credential) =>
+        new Authenticator({
+          registry: this.registry,
+          credential,
+          // The token service gets retries and redirects, never registry credentials by accident.
+          transport: this.http,
+          checkUrl: (url) => this.checkUrl(url),
+        }),
+    );
+    return this.authenticator;
+  }
+}
+
+/** Keeps one client per registry so tokens and connections are shared across a copy. */
+export class RegistryClients {
+  private readonly clients = new Map<string, RegistryClient>();
+
+  constructor(private readonly options: RegistryClientOptions) {}
+
+  get(registry: string): RegistryClient {
+    let client = this.clients.get(registry);
+    if (!client) {
+      client = new RegistryClient(registry, this.options);
+      this.clients.set(registry, client);
+    }
+    return client;
+  }
+}
+
+export function repositoryScope(repository: string, actions: string): string {
+  return `repository:${repository}:${actions}`;
+}

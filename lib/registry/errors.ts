@@ -1,0 +1,65 @@
+// Errors a registry answered, with its OCI error code, worded for the person reading the log.
+// Messages name the registry, the operation and the code; never a URL query or a credential.
+import { readAllCapped } from '../util/stream.ts';
+
+export interface OciErrorDetail {
+  code: string;
+  message?: string;
+}
+
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+  constructor(
+    readonly registry: string,
+    readonly operation: string,
+    readonly status: number,
+    readonly errors: OciErrorDetail[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(describe(registry, operation, status, errors), options);
+  }
+
+  get code(): string | undefined {
+    return this.errors[0]?.code;
+  }
+}
+
+/** 401/403 after authenticating (or with no credentials to offer). */
+export class AuthenticationError extends RegistryError {
+  override name = 'AuthenticationError';
+}
+
+/** The thing asked for does not exist (404, or MANIFEST_UNKNOWN / NAME_UNKNOWN / BLOB_UNKNOWN). */
+export class NotFoundError extends RegistryError {
+  override name = 'NotFoundError';
+}
+
+function describe(registry: string, operation: string, status: number, errors: OciErrorDetail[]): string {
+  const codes = errors.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join('; ');
+  return `${registry}: ${operation} failed: ${status}${codes ? ` ${codes}` : ''}`;
+}
+
+/** Reads an error answer (bounded) and turns it into the right error class. */
+export async function errorFromResponse(registry: string, operation: string, response: Response): Promise<RegistryError> {
+  const errors = await readOciErrors(response);
+  if (response.status === 401 || response.status === 403) return new AuthenticationError(registry, operation, response.status, errors);
+  if (response.status === 404) return new NotFoundError(registry, operation, response.status, errors);
+  return new RegistryError(registry, operation, response.status, errors);
+}
+
+async function readOciErrors(response: Response): Promise<OciErrorDetail[]> {
+  try {
+    // Error documents are small; anything bigger is not one worth reading.
+    const text = response.body ? new TextDecoder().decode(await readAllCapped(response.body, 64 * 1024, 'error body')) : '';
+    const json = JSON.parse(text) as { errors?: unknown };
+    if (!Array.isArray(json.errors)) return [];
+    return json.errors
+      .filter((e): e is { code: unknown; message?: unknown } => e !== null && typeof e === 'object')
+      .map((e) => ({
+        code: String(e.code ?? 'UNKNOWN'),
+        message: typeof e.message === 'string' ? e.message.slice(0, 200) : undefined,
+      }));
+  } catch {
+    return [];
+  }
+}

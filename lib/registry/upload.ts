@@ -1,0 +1,135 @@
+// Blob uploads (OCI distribution spec, "Pushing blobs"): cross-repository mount, a monolithic
+// PUT streaming the whole body, or PATCH chunks for registries that cap a request's size.
+import { discard, type Body } from '../transport/types.ts';
+import { StreamSlicer } from '../util/stream.ts';
+import { repositoryScope, type RegistryClient } from './client.ts';
+import { RegistryError } from './errors.ts';
+
+export interface UploadSession {
+  /** Absolute URL of the session; every answer carries the next one. */
+  location: string;
+  /** `OCI-Chunk-Min-Length`: the registry's smallest accepted chunk. */
+  chunkMinLength?: number;
+}
+
+/** The registry refused the body as too large (413): chunked upload is the way. */
+export class BodyTooLargeError extends RegistryError {
+  override name = 'BodyTooLargeError';
+}
+
+async function uploadError(client: RegistryClient, operation: string, response: Response): Promise<RegistryError> {
+  const error = await client.error(operation, response);
+  return response.status === 413 ? new BodyTooLargeError(error.registry, error.operation, error.status, error.errors) : error;
+}
+
+const octetStream = 'application/octet-stream';
+
+function uploadsPath(repository: string): string {
+  return `/v2/${repository}/blobs/uploads/`;
+}
+
+function session(response: Response, requestUrl: string): UploadSession {
+  const location = response.headers.get('location');
+  if (!location) throw new Error(`the registry answered ${response.status} to an upload without a Location`);
+  const min = Number(response.headers.get('oci-chunk-min-length'));
+  return { location: new URL(location, requestUrl).href, chunkMinLength: Number.isFinite(min) && min > 0 ? min : undefined };
+}
+
+/** The spec's rule: add `digest=` to the session URL's query as text, keeping the rest as it is. */
+function withDigest(location: string, digest: string): string {
+  return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+}
+
+export async function startUpload(client: RegistryClient, repository: string, signal?: AbortSignal): Promise<UploadSession> {
+  const path = uploadsPath(repository);
+  const response = await client.send({ method: 'POST', path, scopes: [repositoryScope(repository, 'pull,push')], headers: { 'content-length': '0' }, signal });
+  if (response.status !== 202) throw await client.error(`start upload to ${repository}`, response);
+  await discard(response);
+  return session(response, new URL(path, client.baseUrl).href);
+}
+
+/**
+ * Asks the registry to link a blob from another repository. Mounted, or else the session the
+ * registry opened instead (any answer but 201 means: upload it normally).
+ */
+export async function mountBlob(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  from: string,
+  signal?: AbortSignal,
+): Promise<{ mounted: true } | { mounted: false; session?: UploadSession }> {
+  const path = `${uploadsPath(repository)}?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+  const response = await client.send({
+    method: 'POST',
+    path,
+    scopes: [repositoryScope(repository, 'pull,push'), repositoryScope(from, 'pull')],
+    headers: { 'content-length': '0' },
+    signal,
+  });
+  await discard(response);
+  if (response.status === 201) return { mounted: true };
+  if (response.status === 202 && response.headers.get('location')) return { mounted: false, session: session(response, new URL(path, client.baseUrl).href) };
+  return { mounted: false };
+}
+
+/** One PUT carrying the whole blob. */
+export async function putBlob(client: RegistryClient, repository: string, upload: UploadSession, digest: string, size: number, body: Body, signal?: AbortSignal): Promise<void> {
+  const response = await client.send({
+    method: 'PUT',
+    path: withDigest(upload.location, digest),
+    scopes: [repositoryScope(repository, 'pull,push')],
+    headers: { 'content-type': octetStream, 'content-length': String(size) },
+    body,
+    signal,
+  });
+  if (response.status !== 201) throw await uploadError(client, `upload ${digest} to ${repository}`, response);
+  await discard(response);
+}
+
+/** PATCH chunks of `chunkSize` bytes (each Content-Range'd), then the closing PUT with the digest. */
+export async function putBlobChunked(
+  client: RegistryClient,
+  repository: string,
+  upload: UploadSession,
+  digest: string,
+  size: number,
+  body: ReadableStream<Uint8Array>,
+  chunkSize: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const step = Math.max(chunkSize, upload.chunkMinLength ?? 0);
+  const slicer = new StreamSlicer(body);
+  let location = upload.location;
+  try {
+    for (let offset = 0; offset < size; offset += step) {
+      const length = Math.min(step, size - offset);
+      const response = await client.send({
+        method: 'PATCH',
+        path: location,
+        scopes: [repositoryScope(repository, 'pull,push')],
+        headers: { 'content-type': octetStream, 'content-length': String(length), 'content-range': `${offset}-${offset + length - 1}` },
+        body: slicer.take(length),
+        signal,
+      });
+      const operation = `upload chunk ${offset}-${offset + length - 1} of ${digest} to ${repository}`;
+      if (response.status !== 202) throw await uploadError(client, operation, response);
+      await discard(response);
+      location = session(response, location).location;
+    }
+  } catch (error) {
+    await slicer.cancel(error);
+    throw error;
+  }
+  await putBlob(client, repository, { location }, digest, 0, new Uint8Array(0), signal);
+}
+
+/** Abandons a session so the registry can drop what it received; failures do not matter. */
+export async function cancelUpload(client: RegistryClient, repository: string, upload: UploadSession): Promise<void> {
+  try {
+    const response = await client.send({ method: 'DELETE', path: upload.location, scopes: [repositoryScope(repository, 'pull,push')] });
+    await discard(response);
+  } catch {
+    // Best effort: the registry purges stale uploads itself.
+  }
+}

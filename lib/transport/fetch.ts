@@ -1,0 +1,35 @@
+// The portable transport: the runtime's own fetch (Deno, browsers, workers).
+import { NetworkError, describeNetworkError } from './errors.ts';
+import type { HttpRequest, Transport } from './types.ts';
+
+export interface FetchTransportOptions {
+  fetch?: typeof fetch;
+  /** How long to wait for the response headers. */
+  headersTimeoutMs?: number;
+}
+
+export function fetchTransport(options: FetchTransportOptions = {}): Transport {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+  return async (request: HttpRequest) => {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('no answer in time', 'TimeoutError')), headersTimeoutMs);
+    const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;
+    try {
+      return await fetchImpl(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        redirect: 'manual',
+        signal,
+        // Streams need half duplex in fetch; harmless for byte bodies.
+        duplex: 'half',
+      } as RequestInit);
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      throw new NetworkError(new URL(request.url).host, describeNetworkError(error), { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,0 +1,87 @@
+// The Node transport: undici's connection pool and its request API. Node's fetch is not used for
+// uploads because it reads a streamed request body without backpressure (a 512 MiB copy measured
+// 580 MB of RSS through fetch, 80 MB through this).
+import { Agent, request as undiciRequest } from 'undici';
+import { NetworkError, describeNetworkError } from './errors.ts';
+import type { HttpRequest, Transport } from './types.ts';
+
+export interface UndiciTransportOptions {
+  /** Connections per origin. */
+  connections?: number;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  /** Longest silence while a body is flowing. */
+  bodyTimeoutMs?: number;
+  /** Called with the size of every response body chunk (the Node runtime uses it to pace GC). */
+  onBodyBytes?: (bytes: number) => void;
+}
+
+export interface ClosableTransport extends Transport {
+  close(): Promise<void>;
+}
+
+type NodeBody = AsyncIterable<Uint8Array> & { destroy(error?: Error): void };
+
+export function undiciTransport(options: UndiciTransportOptions = {}): ClosableTransport {
+  const agent = new Agent({
+    connections: options.connections ?? 32,
+    connectTimeout: options.connectTimeoutMs ?? 30_000,
+    headersTimeout: options.headersTimeoutMs ?? 60_000,
+    bodyTimeout: options.bodyTimeoutMs ?? 120_000,
+    keepAliveTimeout: 10_000,
+  });
+  const transport = async (request: HttpRequest): Promise<Response> => {
+    const host = new URL(request.url).host;
+    let answer;
+    try {
+      answer = await undiciRequest(request.url, {
+        dispatcher: agent,
+        method: request.method as 'GET',
+        headers: Object.fromEntries(request.headers),
+        // undici sends any async iterable with backpressure, which a web ReadableStream is on Node.
+        body: request.body as Uint8Array | undefined,
+        signal: request.signal,
+      });
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      throw new NetworkError(host, describeNetworkError(error), { cause: error });
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      else if (value !== undefined) headers.set(name, value);
+    }
+    // Destroying an unfinished body emits an error; whoever reads it learns of failures anyway.
+    answer.body.on('error', () => {});
+    const nullBody = request.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304;
+    if (nullBody) answer.body.destroy();
+    const body = nullBody ? null : toWebStream(answer.body as unknown as NodeBody, host, options.onBodyBytes);
+    return new Response(body, { status: answer.statusCode, headers });
+  };
+  return Object.assign(transport, { close: () => agent.close() });
+}
+
+/** A pull-driven web stream over a Node stream: nothing is read before the consumer asks. */
+function toWebStream(source: NodeBody, host: string, onBytes?: (bytes: number) => void): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await iterator.next();
+        } catch (error) {
+          controller.error(new NetworkError(host, `connection lost while reading: ${describeNetworkError(error)}`, { cause: error }));
+          return;
+        }
+        if (step.done) return controller.close();
+        onBytes?.(step.value.byteLength);
+        controller.enqueue(step.value);
+      },
+      cancel(reason) {
+        source.destroy(reason instanceof Error ? reason : undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

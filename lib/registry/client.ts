@@ -83,8 +83,9 @@ export class RegistryClient {
   /** The error for an unexpected answer, saying when no credentials were configured. */
   async error(operation: string, response: Response): Promise<RegistryError> {
     const error = await errorFromResponse(this.registry, operation, response);
-    if (error instanceof AuthenticationError && !(await this.auth()).hasCredential) {
-      error.message += ` (no credentials configured for ${this.registry})`;
+    if (error instanceof AuthenticationError) {
+      const configured = (await this.auth()).hasCredential;
+      error.message += configured ? ` (the credentials for ${this.registry} were refused)` : ` (no credentials configured for ${this.registry})`;
     }
     return error;
   }

@@ -20,7 +20,7 @@ export class RegistryError extends Error {
   }
 
   get code(): string | undefined {
-    return this.errors[0]?.code;
+    return this.errors[0]?.code ?? statusCodes[this.status];
   }
 }
 
@@ -34,8 +34,24 @@ export class NotFoundError extends RegistryError {
   override name = 'NotFoundError';
 }
 
+/** What a bare status means, for answers without an OCI error body (HEAD has none). */
+const statusCodes: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'DENIED',
+  404: 'NOT_FOUND',
+  405: 'UNSUPPORTED',
+  408: 'REQUEST_TIMEOUT',
+  413: 'SIZE_INVALID',
+  429: 'TOOMANYREQUESTS',
+  500: 'INTERNAL_SERVER_ERROR',
+  502: 'BAD_GATEWAY',
+  503: 'UNAVAILABLE',
+  504: 'GATEWAY_TIMEOUT',
+};
+
 function describe(registry: string, operation: string, status: number, errors: OciErrorDetail[]): string {
-  const codes = errors.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join('; ');
+  const codes = errors.length > 0 ? errors.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join('; ') : statusCodes[status];
   return `${registry}: ${operation} failed: ${status}${codes ? ` ${codes}` : ''}`;
 }
 

@@ -52,22 +52,16 @@ export class Authenticator {
     const challenges = header ? parseChallenges(header) : [];
     const chosen = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
     if (!chosen) return false;
-    const before = this.challenge;
     this.challenge = chosen;
     if (chosen.scheme === 'basic') {
       return this.options.credential?.kind === 'basic' && sentAuthorization === undefined;
     }
     if (this.options.credential?.kind === 'registry') return false;
-    // A bearer token was refused: forget it so the next attempt fetches a fresh one.
+    // A refused bearer token is forgotten so the next attempt gets a fresh one. When a parallel
+    // request already replaced it, the replacement is worth a try as well.
     if (sentAuthorization?.startsWith('Bearer ')) {
       const key = tokenKey(chosen, this.scopesFor(chosen, scopes));
-      const sent = sentAuthorization.slice('Bearer '.length);
-      if (this.tokens.get(key)?.token === sent) {
-        this.tokens.delete(key);
-        return true;
-      }
-      // The token we sent was for another realm or scope set; a new challenge is worth a try.
-      return before?.params.realm !== chosen.params.realm || before?.params.service !== chosen.params.service;
+      if (this.tokens.get(key)?.token === sentAuthorization.slice('Bearer '.length)) this.tokens.delete(key);
     }
     return true;
   }
@@ -98,11 +92,15 @@ export class Authenticator {
       this.options.transport,
       { registry: this.options.registry, realm, service: challenge.params.service, scopes: wanted, credential: this.options.credential, signal },
       this.now,
-    ).finally(() => this.pending.delete(key));
+    )
+      // Cached before the pending entry goes, so no caller falls into the gap and fetches again.
+      .then((token) => {
+        this.tokens.set(key, token);
+        return token;
+      })
+      .finally(() => this.pending.delete(key));
     this.pending.set(key, fetching);
-    const token = await fetching;
-    this.tokens.set(key, token);
-    return token;
+    return fetching;
   }
 }
 

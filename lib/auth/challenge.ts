@@ -1,6 +1,9 @@
 // Parses WWW-Authenticate (RFC 9110 11.6.1): one header may hold several challenges, each a
 // scheme followed by either a token68 or comma-separated name=value parameters, e.g.
 //   Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a:pull", Basic realm="x"
+// The header is first split into comma-separated items (commas inside quotes do not count);
+// an item that starts with `name=` is a parameter of the current challenge, any other item
+// starts a new challenge.
 
 export interface Challenge {
   /** Lower-cased: 'bearer', 'basic'. */
@@ -10,81 +13,75 @@ export interface Challenge {
   token68?: string;
 }
 
-const tchar = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
+const token68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export function parseChallenges(header: string): Challenge[] {
   const challenges: Challenge[] = [];
-  let i = 0;
-  const n = header.length;
-  const skipSpace = () => {
-    while (i < n && (header[i] === ' ' || header[i] === '\t')) i++;
-  };
-  const skipSeparators = () => {
-    while (i < n && (header[i] === ' ' || header[i] === '\t' || header[i] === ',')) i++;
-  };
-  const readToken = () => {
-    const start = i;
-    while (i < n && tchar.test(header[i]!)) i++;
-    return header.slice(start, i);
-  };
-  const readQuoted = () => {
-    // At the opening quote; backslash escapes the next character.
-    let value = '';
-    i++;
-    while (i < n && header[i] !== '"') {
-      if (header[i] === '\\' && i + 1 < n) i++;
-      value += header[i];
-      i++;
+  for (const item of splitItems(header)) {
+    const param = parameter(item);
+    const current = challenges.at(-1);
+    if (param && current && current.token68 === undefined) {
+      current.params[param.name] = param.value;
+      continue;
     }
-    i++;
-    return value;
-  };
-
-  skipSeparators();
-  while (i < n) {
-    const scheme = readToken();
-    if (!scheme) break;
+    const scheme = token.exec(item)?.[0];
+    if (!scheme) continue;
     const challenge: Challenge = { scheme: scheme.toLowerCase(), params: {} };
     challenges.push(challenge);
-    skipSpace();
-    // Parameters until a token that is not followed by '=' (the next challenge's scheme).
-    while (i < n) {
-      skipSeparators();
-      const mark = i;
-      const name = readToken();
-      skipSpace();
-      if (!name || header[i] !== '=') {
-        i = mark;
-        break;
-      }
-      // token68 ends in '=' padding: "Basic abc==" has a name followed by '=' but no value.
-      i++;
-      skipSpace();
-      if (header[i] === '"') {
-        challenge.params[name.toLowerCase()] = readQuoted();
-      } else if (i >= n || header[i] === ',' || header[i] === '=') {
-        let end = i;
-        while (end < n && header[end] === '=') end++;
-        challenge.token68 = name + '='.repeat(end - i + 1);
-        i = end;
-      } else {
-        challenge.params[name.toLowerCase()] = readToken();
-      }
-    }
-    // A token68 without padding: "Negotiate abcdef".
-    if (Object.keys(challenge.params).length === 0 && challenge.token68 === undefined && i < n) {
-      const mark = i;
-      skipSpace();
-      const word = readToken();
-      skipSpace();
-      if (word && (i >= n || header[i] === ',')) {
-        // Only a token68 when what follows is a separator and the next item is not a parameter.
-        challenge.token68 = word;
-      } else {
-        i = mark;
-      }
-    }
-    skipSeparators();
+    const rest = item.slice(scheme.length).trim();
+    if (!rest) continue;
+    const first = parameter(rest);
+    if (first) challenge.params[first.name] = first.value;
+    else if (token68.test(rest)) challenge.token68 = rest;
   }
   return challenges;
+}
+
+/** `name = value` with a token or quoted-string value; undefined when the item is not one. */
+function parameter(item: string): { name: string; value: string } | undefined {
+  const name = token.exec(item)?.[0];
+  if (!name) return undefined;
+  let rest = item.slice(name.length).trimStart();
+  if (!rest.startsWith('=')) return undefined;
+  rest = rest.slice(1).trimStart();
+  // "abc==" is a token68 with padding, not a parameter with the value "=".
+  if (rest === '' || rest.startsWith('=')) return undefined;
+  if (rest.startsWith('"')) return { name: name.toLowerCase(), value: unquote(rest) };
+  const value = token.exec(rest)?.[0];
+  if (!value || rest.slice(value.length).trim() !== '') return undefined;
+  return { name: name.toLowerCase(), value };
+}
+
+/** The content of a quoted-string at the start of `text`; a backslash escapes the next character. */
+function unquote(text: string): string {
+  let value = '';
+  for (let i = 1; i < text.length && text[i] !== '"'; i++) {
+    if (text[i] === '\\' && i + 1 < text.length) i++;
+    value += text[i];
+  }
+  return value;
+}
+
+/** Splits on commas outside quoted strings; trims items and drops empty ones. */
+function splitItems(header: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < header.length; i++) {
+    const c = header[i]!;
+    if (quoted && c === '\\' && i + 1 < header.length) {
+      current += c + header[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === ',' && !quoted) {
+      items.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  items.push(current);
+  return items.map((item) => item.trim()).filter(Boolean);
 }

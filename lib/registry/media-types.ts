@@ -31,7 +31,7 @@ export class ManifestFormatError extends Error {
 export function manifestMediaType(json: unknown, contentType: string | null): string {
   const own = (json as { mediaType?: unknown } | null)?.mediaType;
   if (typeof own === 'string' && own) return own;
-  const header = contentType?.split(';')[0]?.trim();
+  const header = contentType?.split(';')[0]?.trim() || undefined;
   if (header && (indexTypes.has(header) || imageTypes.has(header))) return header;
   // An OCI manifest may omit mediaType; its shape tells which one it is.
   const shape = json as { manifests?: unknown; config?: unknown };

@@ -38,12 +38,20 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
 }
 
+// The three HTTP-date forms (RFC 9110 5.6.7); Date.parse alone would take "-1" or "1.5" as dates.
+const imfFixdate = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const rfc850Date = /^[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const asctimeDate = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
 /** Retry-After as milliseconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
+  let date = Number.NaN;
+  if (imfFixdate.test(text) || rfc850Date.test(text)) date = Date.parse(text);
+  // asctime has no zone; HTTP dates are always UTC.
+  else if (asctimeDate.test(text)) date = Date.parse(`${text} GMT`);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
@@ -88,6 +96,10 @@ export function withRetries(next: Transport, policy: RetryPolicy = defaultRetryP
         continue;
       }
       if (!isRetryableStatus(response.status) || attempt >= retries) return response;
+      if (request.signal?.aborted) {
+        await discard(response);
+        throw request.signal.reason;
+      }
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) return response;
       const delayMs = Math.max(retryAfter ?? 0, backoffDelay(attempt, policy, random));

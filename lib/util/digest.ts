@@ -54,6 +54,8 @@ export class VerifyingStream extends TransformStream<Uint8Array, Uint8Array> {
     };
     super({
       transform: (chunk, controller) => {
+        // An empty chunk changes nothing, and must not finish the hash a second time.
+        if (chunk.byteLength === 0) return;
         this.bytes += chunk.byteLength;
         if (this.bytes > expectedSize) return fail(controller, `longer than its size ${expectedSize}`);
         hash.update(chunk);

@@ -261,18 +261,19 @@ describe('Authenticator: onUnauthorized', () => {
     expect(auth.onUnauthorized(unauthorized(bearerChallenge(REALM, 'other-service')), [PULL], sent)).toBe(true);
   });
 
-  it('a 401 for a token it never issued, with the same challenge, is not worth a retry', async () => {
+  it('a 401 for a token it never issued is worth one retry with its own token, which stays cached', async () => {
     const { auth } = challenged();
-    await auth.authorization([PULL]);
-    expect(auth.onUnauthorized(unauthorized(bearerChallenge()), [PULL], 'Bearer forged')).toBe(false);
+    const own = await auth.authorization([PULL]);
+    expect(auth.onUnauthorized(unauthorized(bearerChallenge()), [PULL], 'Bearer forged')).toBe(true);
+    expect(await auth.authorization([PULL])).toBe(own);
   });
 
-  // BUG: parallel requests that all carried the same token. The first 401 invalidates it and
+  // Regression (found by these tests, fixed): parallel requests that all carried the same token. The first 401 invalidates it and
   // returns true; the refetch caches T2. The second request's 401 (it also sent T1) finds T2 in the
   // cache, not T1, and the realm/service are unchanged, so onUnauthorized returns false: that request
   // fails with 401 although retrying with T2 "can succeed" (the documented contract). With a
   // Limiter of N parallel blob copies, N-1 of them fail whenever a token is revoked or expires early.
-  it.fails('a 401 for a token another request already found refused is still worth a retry', async () => {
+  it('a 401 for a token another request already found refused is still worth a retry', async () => {
     const { auth } = challenged();
     const sentByA = await auth.authorization([PULL]);
     const sentByB = await auth.authorization([PULL]);

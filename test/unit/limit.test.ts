@@ -121,12 +121,12 @@ describe('Limiter', () => {
     expect(max).toBe(2);
   });
 
-  // BUG: a finishing task decrements `active` and wakes the first waiter, but the waiter only
+  // Regression (found by these tests, fixed): a finishing task decrements `active` and wakes the first waiter, but the waiter only
   // increments `active` a few microtasks later. A run() call landing in that window sees a free
   // slot and starts at once: with Limiter(1), task C runs alongside the woken waiter B (2 at once)
   // and overtakes it (start order A, C, B). Reproduced below for a call made 3 microtask turns
   // after A's release; the sweep makes the test independent of the exact number of turns.
-  it.fails('a run() call made while a waiter is being woken neither exceeds the limit nor overtakes it', async () => {
+  it('a run() call made while a waiter is being woken neither exceeds the limit nor overtakes it', async () => {
     for (let depth = 0; depth <= 8; depth++) {
       const limiter = new Limiter(1);
       const h = harness(limiter);

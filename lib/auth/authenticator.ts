@@ -1,7 +1,7 @@
 // Decides what Authorization header a registry request carries, learning from 401 challenges.
 // One Authenticator per registry host: it keeps the last challenge and the tokens it earned,
 // keyed by realm, service and scopes, so parallel requests share one token fetch.
-import type { Transport } from '../transport/types.ts';
+import type { HttpResponse, Transport } from '../transport/types.ts';
 import { parseChallenges, type Challenge } from './challenge.ts';
 import { basicAuthorization, type Credential } from './credentials.ts';
 import { fetchToken, type BearerToken } from './token.ts';
@@ -47,7 +47,7 @@ export class Authenticator {
    * Learns from a 401. Returns true when sending the request again with new authorization can
    * succeed (a new challenge, or a token that may have been revoked), false when it cannot.
    */
-  onUnauthorized(response: Response, scopes: string[], sentAuthorization: string | undefined): boolean {
+  onUnauthorized(response: HttpResponse, scopes: string[], sentAuthorization: string | undefined): boolean {
     const header = response.headers.get('www-authenticate');
     const challenges = header ? parseChallenges(header) : [];
     const chosen = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');

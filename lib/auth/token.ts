@@ -1,6 +1,6 @@
 // Bearer tokens from a registry's token service (the Docker token protocol and its OAuth2 form).
 import { AuthenticationError, errorFromResponse, RegistryError } from '../registry/errors.ts';
-import type { Transport } from '../transport/types.ts';
+import { readText, type HttpResponse, type Transport } from '../transport/types.ts';
 import { basicAuthorization, type Credential } from './credentials.ts';
 
 export interface BearerToken {
@@ -25,23 +25,23 @@ export async function fetchToken(transport: Transport, request: TokenRequest, no
   const realm = new URL(request.realm);
   const credential = request.credential;
   const operation = `token for ${request.scopes.join(' ') || 'registry access'}`;
-  const headers = new Headers({ accept: 'application/json' });
-  let response: Response;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  let response: HttpResponse;
   const started = now();
   if (credential?.kind === 'identity') {
     // An identity token is an OAuth2 refresh token: exchange it with a POST.
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.token, client_id: 'imagesync' });
     if (request.service) form.set('service', request.service);
     if (request.scopes.length) form.set('scope', request.scopes.join(' '));
-    headers.set('content-type', 'application/x-www-form-urlencoded');
+    headers['content-type'] = 'application/x-www-form-urlencoded';
     response = await transport({ method: 'POST', url: realm.href, headers, body: new TextEncoder().encode(form.toString()), signal: request.signal });
   } else {
     if (request.service) realm.searchParams.set('service', request.service);
     for (const scope of request.scopes) realm.searchParams.append('scope', scope);
-    if (credential?.kind === 'basic') headers.set('authorization', basicAuthorization(credential.username, credential.password));
+    if (credential?.kind === 'basic') headers.authorization = basicAuthorization(credential.username, credential.password);
     response = await transport({ method: 'GET', url: realm.href, headers, signal: request.signal });
   }
-  if (!response.ok) {
+  if (response.status < 200 || response.status > 299) {
     const error = await errorFromResponse(`${request.registry} token service ${realm.host}`, operation, response);
     if (error instanceof AuthenticationError) {
       throw new AuthenticationError(request.registry, operation, error.status, error.errors.length ? error.errors : [{ code: credential ? 'UNAUTHORIZED' : 'DENIED', message: credential ? 'the token service refused the credentials' : 'anonymous access refused' }]);
@@ -50,7 +50,7 @@ export async function fetchToken(transport: Transport, request: TokenRequest, no
   }
   let json: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {
-    json = (await response.json()) as typeof json;
+    json = JSON.parse(await readText(response, 1024 * 1024, 'token answer')) as typeof json;
   } catch {
     throw new RegistryError(request.registry, operation, response.status, [{ code: 'TOKEN_INVALID', message: 'the token service answered something that is not JSON' }]);
   }

@@ -6,7 +6,7 @@ import { registryApiHost } from '../reference/reference.ts';
 import { RefusedUrlError } from '../transport/errors.ts';
 import { withRedirects } from '../transport/redirect.ts';
 import { defaultRetryPolicy, withRetries, type RetryEvent, type RetryPolicy } from '../transport/retry.ts';
-import { discard, isReplayable, type Body, type Transport } from '../transport/types.ts';
+import { discard, isReplayable, type Body, type HttpResponse, type Transport } from '../transport/types.ts';
 import { AuthenticationError, errorFromResponse, type RegistryError } from './errors.ts';
 
 export interface RegistryClientOptions {
@@ -61,16 +61,16 @@ export class RegistryClient {
   }
 
   /** Sends a request with authorization, re-authenticating once when the registry answers 401. */
-  async send(request: RegistryRequest): Promise<Response> {
+  async send(request: RegistryRequest): Promise<HttpResponse> {
     const url = new URL(request.path, this.baseUrl);
     if (url.origin !== this.baseUrl) this.checkUrl(url);
     // Credentials go only to the registry's own origin.
     const authenticator = url.origin === this.baseUrl ? await this.auth() : undefined;
     for (let attempt = 0; ; attempt++) {
       const authorization = await authenticator?.authorization(request.scopes, request.signal);
-      const headers = new Headers(request.headers);
-      if (this.options.userAgent) headers.set('user-agent', this.options.userAgent);
-      if (authorization) headers.set('authorization', authorization);
+      const headers: Record<string, string> = { ...request.headers };
+      if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
+      if (authorization) headers.authorization = authorization;
       const response = await this.http({ method: request.method, url: url.href, headers, body: request.body, signal: request.signal });
       if (response.status !== 401 || !authenticator) return response;
       // Learn from every 401, even one that cannot be retried here: the caller's next try benefits.
@@ -81,7 +81,7 @@ export class RegistryClient {
   }
 
   /** The error for an unexpected answer, saying when no credentials were configured. */
-  async error(operation: string, response: Response): Promise<RegistryError> {
+  async error(operation: string, response: HttpResponse): Promise<RegistryError> {
     const error = await errorFromResponse(this.registry, operation, response);
     if (error instanceof AuthenticationError) {
       const configured = (await this.auth()).hasCredential;

@@ -1,6 +1,6 @@
 // Errors a registry answered, with its OCI error code, worded for the person reading the log.
 // Messages name the registry, the operation and the code; never a URL query or a credential.
-import { readAllCapped } from '../util/stream.ts';
+import { readText, type HttpResponse } from '../transport/types.ts';
 
 export interface OciErrorDetail {
   code: string;
@@ -56,17 +56,17 @@ function describe(registry: string, operation: string, status: number, errors: O
 }
 
 /** Reads an error answer (bounded) and turns it into the right error class. */
-export async function errorFromResponse(registry: string, operation: string, response: Response): Promise<RegistryError> {
+export async function errorFromResponse(registry: string, operation: string, response: HttpResponse): Promise<RegistryError> {
   const errors = await readOciErrors(response);
   if (response.status === 401 || response.status === 403) return new AuthenticationError(registry, operation, response.status, errors);
   if (response.status === 404) return new NotFoundError(registry, operation, response.status, errors);
   return new RegistryError(registry, operation, response.status, errors);
 }
 
-async function readOciErrors(response: Response): Promise<OciErrorDetail[]> {
+async function readOciErrors(response: HttpResponse): Promise<OciErrorDetail[]> {
   try {
     // Error documents are small; anything bigger is not one worth reading.
-    const text = response.body ? new TextDecoder().decode(await readAllCapped(response.body, 64 * 1024, 'error body')) : '';
+    const text = await readText(response, 64 * 1024, 'error body');
     const json = JSON.parse(text) as { errors?: unknown };
     if (!Array.isArray(json.errors)) return [];
     return json.errors

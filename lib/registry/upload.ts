@@ -1,6 +1,6 @@
 // Blob uploads (OCI distribution spec, "Pushing blobs"): cross-repository mount, a monolithic
 // PUT streaming the whole body, or PATCH chunks for registries that cap a request's size.
-import { discard, type Body } from '../transport/types.ts';
+import { discard, type Body, type HttpResponse } from '../transport/types.ts';
 import { StreamSlicer } from '../util/stream.ts';
 import { repositoryScope, type RegistryClient } from './client.ts';
 import { RegistryError } from './errors.ts';
@@ -17,7 +17,7 @@ export class BodyTooLargeError extends RegistryError {
   override name = 'BodyTooLargeError';
 }
 
-async function uploadError(client: RegistryClient, operation: string, response: Response): Promise<RegistryError> {
+async function uploadError(client: RegistryClient, operation: string, response: HttpResponse): Promise<RegistryError> {
   const error = await client.error(operation, response);
   return response.status === 413 ? new BodyTooLargeError(error.registry, error.operation, error.status, error.errors) : error;
 }
@@ -28,7 +28,7 @@ function uploadsPath(repository: string): string {
   return `/v2/${repository}/blobs/uploads/`;
 }
 
-function session(response: Response, requestUrl: string): UploadSession {
+function session(response: HttpResponse, requestUrl: string): UploadSession {
   const location = response.headers.get('location');
   if (!location) throw new Error(`the registry answered ${response.status} to an upload without a Location`);
   const min = Number(response.headers.get('oci-chunk-min-length'));

@@ -1,6 +1,6 @@
 // The portable transport: the runtime's own fetch (Deno, browsers, workers).
 import { NetworkError, describeNetworkError } from './errors.ts';
-import type { HttpRequest, Transport } from './types.ts';
+import type { HttpRequest, HttpResponse, Transport } from './types.ts';
 
 export interface FetchTransportOptions {
   fetch?: typeof fetch;
@@ -11,7 +11,7 @@ export interface FetchTransportOptions {
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
-  return async (request: HttpRequest) => {
+  return async (request: HttpRequest): Promise<HttpResponse> => {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new DOMException('no answer in time', 'TimeoutError')), headersTimeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;

@@ -29,12 +29,12 @@ export function withRedirects(next: Transport, options: RedirectOptions = {}): T
 }
 
 function redirected(request: HttpRequest, status: number, target: URL): HttpRequest {
-  const headers = new Headers(request.headers);
-  if (target.origin !== new URL(request.url).origin) headers.delete('authorization');
+  const headers = { ...request.headers };
+  if (target.origin !== new URL(request.url).origin) delete headers.authorization;
   // 303, and 301/302 after a POST, turn into a GET without a body (as browsers and Go do).
   const toGet = (status === 303 && request.method !== 'HEAD') || ((status === 301 || status === 302) && request.method === 'POST');
   if (toGet) {
-    for (const name of ['content-length', 'content-type', 'content-range']) headers.delete(name);
+    for (const name of ['content-length', 'content-type', 'content-range']) delete headers[name];
     return { method: 'GET', url: target.href, headers, signal: request.signal };
   }
   if (!isReplayable(request.body)) {

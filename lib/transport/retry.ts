@@ -1,7 +1,7 @@
 // Retries what is worth retrying: network errors, 408, 429 and 5xx, with exponential backoff
 // and full jitter, waiting at least as long as the registry's Retry-After asks.
 import { NetworkError } from './errors.ts';
-import { discard, isReplayable, type HttpRequest, type Transport } from './types.ts';
+import { discard, isReplayable, type HttpRequest, type HttpResponse, type Transport } from './types.ts';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -85,7 +85,7 @@ export function withRetries(next: Transport, policy: RetryPolicy = defaultRetryP
     const retries = isReplayable(request.body) ? policy.retries : 0;
     const host = new URL(request.url).host;
     for (let attempt = 0; ; attempt++) {
-      let response: Response;
+      let response: HttpResponse;
       try {
         response = await next(request);
       } catch (error) {

@@ -1,17 +1,28 @@
-// The one interface every layer of the client speaks: a request in, a web-standard Response out.
+// The one interface every layer of the client speaks: a request in, a response out.
+// A response is the part of the web-standard Response the client reads (a fetch Response is
+// one); the Node transport builds it without Node's global Headers/Response, whose first use
+// loads Node's own bundled undici (~20 ms of start-up) beside the undici we use.
 // Bodies are bytes (replayable, so retries and redirects can resend them) or a stream (sent once).
+import { readAllCapped } from '../util/stream.ts';
 
 export type Body = Uint8Array | ReadableStream<Uint8Array>;
 
 export interface HttpRequest {
   method: string;
   url: string;
-  headers: Headers;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
   body?: Body;
   signal?: AbortSignal;
 }
 
-export type Transport = (request: HttpRequest) => Promise<Response>;
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+export type Transport = (request: HttpRequest) => Promise<HttpResponse>;
 
 /** A body that can be sent again (retry, redirect, auth refresh). */
 export function isReplayable(body: Body | undefined): body is Uint8Array | undefined {
@@ -19,10 +30,15 @@ export function isReplayable(body: Body | undefined): body is Uint8Array | undef
 }
 
 /** Reads and discards a body so the connection can be reused. */
-export async function discard(response: Response): Promise<void> {
+export async function discard(response: HttpResponse): Promise<void> {
   try {
     await response.body?.cancel();
   } catch {
     // Nothing to do: the connection is gone either way.
   }
+}
+
+/** The body as text, refusing more than `limit` bytes. */
+export async function readText(response: HttpResponse, limit: number, what: string): Promise<string> {
+  return response.body ? new TextDecoder().decode(await readAllCapped(response.body, limit, what)) : '';
 }

@@ -5,7 +5,7 @@
 import Agent from 'undici/lib/dispatcher/agent.js';
 import requestApi from 'undici/lib/api/api-request.js';
 import { NetworkError, describeNetworkError } from './errors.ts';
-import type { HttpRequest, Transport } from './types.ts';
+import type { HttpRequest, HttpResponse, Transport } from './types.ts';
 
 export interface UndiciTransportOptions {
   /** Connections per origin. */
@@ -32,7 +32,7 @@ export function undiciTransport(options: UndiciTransportOptions = {}): ClosableT
     bodyTimeout: options.bodyTimeoutMs ?? 120_000,
     keepAliveTimeout: 10_000,
   });
-  const transport = async (request: HttpRequest): Promise<Response> => {
+  const transport = async (request: HttpRequest): Promise<HttpResponse> => {
     const url = new URL(request.url);
     let answer;
     try {
@@ -40,7 +40,7 @@ export function undiciTransport(options: UndiciTransportOptions = {}): ClosableT
         origin: url.origin,
         path: url.pathname + url.search,
         method: request.method as 'GET',
-        headers: Object.fromEntries(request.headers),
+        headers: request.headers,
         // undici sends any async iterable with backpressure, which a web ReadableStream is on Node.
         body: request.body as Uint8Array | undefined,
         signal: request.signal,
@@ -49,17 +49,22 @@ export function undiciTransport(options: UndiciTransportOptions = {}): ClosableT
       if (request.signal?.aborted) throw request.signal.reason;
       throw new NetworkError(url.host, describeNetworkError(error), { cause: error });
     }
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else if (value !== undefined) headers.set(name, value);
-    }
+    const headers = answer.headers;
     // Destroying an unfinished body emits an error; whoever reads it learns of failures anyway.
     answer.body.on('error', () => {});
     const nullBody = request.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304;
     if (nullBody) answer.body.destroy();
-    const body = nullBody ? null : toWebStream(answer.body as unknown as NodeBody, url.host, options.onBodyBytes);
-    return new Response(body, { status: answer.statusCode, headers });
+    return {
+      status: answer.statusCode,
+      headers: {
+        // undici gives lower-case names; repeated headers come as arrays.
+        get: (name) => {
+          const value = headers[name.toLowerCase()];
+          return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+        },
+      },
+      body: nullBody ? null : toWebStream(answer.body as unknown as NodeBody, url.host, options.onBodyBytes),
+    };
   };
   return Object.assign(transport, { close: () => agent.close() });
 }

@@ -1,6 +1,6 @@
 // Test doubles shared by the unit tests: a recording fake transport, stream builders, deferreds.
 // No network: every "server" here is a function returning a web-standard Response.
-import type { HttpRequest, Transport } from '../../lib/transport/types.ts';
+import type { HttpRequest, HttpResponse, Transport } from '../../lib/transport/types.ts';
 
 /** What the fake transport saw, copied at call time (headers are mutable). */
 export interface RecordedRequest {
@@ -23,12 +23,12 @@ export interface FakeTransport extends Transport {
  */
 export function fakeTransport(answers: Responder | Array<Response | Error | (() => Response | Error)>): FakeTransport {
   const calls: RecordedRequest[] = [];
-  const transport = (async (request: HttpRequest) => {
+  const transport = (async (request: HttpRequest): Promise<HttpResponse> => {
     const index = calls.length;
     calls.push({
       method: request.method,
       url: request.url,
-      headers: Object.fromEntries(request.headers.entries()),
+      headers: { ...request.headers },
       body: request.body,
       signal: request.signal,
     });
@@ -43,7 +43,7 @@ export function fakeTransport(answers: Responder | Array<Response | Error | (() 
 }
 
 export function request(url: string, init: Partial<Omit<HttpRequest, 'url'>> = {}): HttpRequest {
-  return { method: init.method ?? 'GET', url, headers: init.headers ?? new Headers(), body: init.body, signal: init.signal };
+  return { method: init.method ?? 'GET', url, headers: init.headers ?? {}, body: init.body, signal: init.signal };
 }
 
 export function status(code: number, headers: Record<string, string> = {}, body: ConstructorParameters<typeof Response>[0] = null): Response {
@@ -52,6 +52,11 @@ export function status(code: number, headers: Record<string, string> = {}, body:
 
 export function json(value: unknown, code = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(value), { status: code, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+/** The body of a response as text (HttpResponse has no text()). */
+export async function text(response: HttpResponse): Promise<string> {
+  return response.body ? new Response(response.body).text() : '';
 }
 
 export function bytes(text: string): Uint8Array {

@@ -10,7 +10,7 @@ import {
   type RetryEvent,
   type RetryPolicy,
 } from '../../lib/transport/retry.ts';
-import { fakeTransport, request, status, streamOf, bytes } from './fakes.ts';
+import { fakeTransport, request, status, streamOf, bytes, text } from './fakes.ts';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 
@@ -158,7 +158,7 @@ describe('withRetries', () => {
     const { hook, delays } = fakeSleep();
     const response = await withRetries(next, policy, { sleep: hook, random: () => 1 })(request('https://r.example/v2/'));
     expect(response.status).toBe(200);
-    expect(await response.text()).toBe('ok');
+    expect(await text(response)).toBe('ok');
     expect(next.calls).toHaveLength(3);
     // Full backoff with random 1: base·2^0, base·2^1.
     expect(delays).toEqual([100, 200]);
@@ -177,7 +177,7 @@ describe('withRetries', () => {
     const next = fakeTransport([status(503), status(201)]);
     const { hook } = fakeSleep();
     const body = bytes('payload');
-    const headers = new Headers({ 'content-type': 'application/octet-stream', authorization: 'Bearer t' });
+    const headers = { 'content-type': 'application/octet-stream', authorization: 'Bearer t' };
     await withRetries(next, policy, { sleep: hook })(request('https://r.example/v2/a/blobs/uploads/x', { method: 'PUT', headers, body }));
     expect(next.calls).toHaveLength(2);
     for (const call of next.calls) {
@@ -230,7 +230,7 @@ describe('withRetries', () => {
     const response = await withRetries(next, policy, { sleep: hook })(request('https://r.example/v2/'));
     expect(response.status).toBe(429);
     // Not discarded: the caller can still read it.
-    expect(await response.text()).toBe('slow down');
+    expect(await text(response)).toBe('slow down');
     expect(next.calls).toHaveLength(1);
     expect(hook).not.toHaveBeenCalled();
   });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError } from '../../lib/registry/errors.ts';
 import { DigestMismatchError } from '../../lib/util/digest.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
-import { pushImage, randomLayer } from '../harness/images.ts';
+import { pushImage, pushIndex, randomLayer } from '../harness/images.ts';
 import { getManifest, headBlob } from '../harness/registry-api.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';
 import { copy, expectCopied } from './support.ts';
@@ -124,6 +124,16 @@ describe('bytes that do not match their digest', () => {
     expect((await getManifest(destination, 'f/corrupt', 'v1')).digestHeader).toBe(old.digest);
     expect(await headBlob(destination, 'f/corrupt', bad.digest)).toBe(404);
     expect((await getManifest(destination, 'f/corrupt', fresh.digest)).status).toBe(404);
+  });
+
+  it('refuses a manifest whose bytes do not match the digest it was fetched by', async () => {
+    const pushed = await pushIndex(source, 'f/manifest', 'v1', { format: 'oci', layers: 1 });
+    const child = pushed.children[0]!.digest;
+    sourceProxy.fail({ match: (r) => r.method === 'GET' && r.url.endsWith(`/manifests/${child}`), times: 100, action: { corrupt: true } });
+    const error = await copy(`${sourceProxy.host}/f/manifest:v1`, `${destination.host}/f/manifest:v1`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DigestMismatchError);
+    expect((error as Error).message).toMatch(new RegExp(`^${sourceProxy.host}: get manifest f/manifest@${child}: content does not match its digest`));
+    expect((await getManifest(destination, 'f/manifest', 'v1')).status).toBe(404);
   });
 
   it('refuses bytes corrupted on the way, even when the size is right', async () => {

@@ -1,15 +1,10 @@
-// Bundles each entry in functions/ into one ES module in dist/ with esbuild.
+// Bundles the entries in functions/ into ES modules in dist/ with esbuild:
+// - dist/cli.mjs, the CLI, split so that service code loads only for `serve` and `check`;
+// - one self-contained file per Lambda function (added with the functions themselves).
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 
-const entries = {
-  cli: 'functions/cli.ts',
-};
-
-await build({
-  entryPoints: entries,
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -18,7 +13,22 @@ await build({
   sourcemap: true,
   legalComments: 'none',
   logLevel: 'warning',
-  // undici is CommonJS and calls require() for Node built-ins.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  // CommonJS dependencies (undici, the AWS SDK) call require() for Node built-ins.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
+
+await build({
+  ...common,
+  entryPoints: { cli: 'functions/cli.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
 });
 await chmod('dist/cli.mjs', 0o755);
+
+// Lambda handlers: one self-contained file each (nodejs22.x runs them as ES modules).
+for (const [name, entry] of Object.entries({ api: 'functions/lambda/api.ts' })) {
+  await build({ ...common, target: 'node22', entryPoints: { [name]: entry }, outdir: 'dist', outExtension: { '.js': '.mjs' } });
+}

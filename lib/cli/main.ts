@@ -5,25 +5,35 @@ import { errorLine, UsageError } from './errors.ts';
 
 export const VERSION = '0.1.0';
 
-const usage = `imagesync ${VERSION}: keep container images mirrored into private registries
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  usage: string;
+  run: (args: string[], context: CommandContext) => Promise<number>;
+}
 
-Usage:
-  imagesync copy SOURCE DESTINATION   copy one image, print the destination pinned by digest
-  imagesync help [COMMAND]            this text, or a command's options
-  imagesync version
-
-${copyUsage}`;
-
-const commands: Record<string, { run: (args: string[], context: CommandContext) => Promise<number>; usage: string }> = {
-  copy: { run: copyCommand, usage: copyUsage },
+const builtIn: Record<string, Command> = {
+  copy: { summary: 'copy SOURCE DESTINATION   copy one image, print the destination pinned by digest', usage: copyUsage, run: copyCommand },
 };
 
-export async function runCli(argv: string[], context: CommandContext): Promise<number> {
+function usage(commands: Record<string, Command>): string {
+  const lines = Object.values(commands).map((c) => `  imagesync ${c.summary}`);
+  return `imagesync ${VERSION}: keep container images mirrored into private registries
+
+Usage:
+${lines.join('\n')}
+  imagesync help [COMMAND]            this text, or a command's options
+  imagesync version`;
+}
+
+/** Runs a command line; runtimes add their own commands (serve, check) to the built-in ones. */
+export async function runCli(argv: string[], context: CommandContext, extra: Record<string, Command> = {}): Promise<number> {
+  const commands = { ...builtIn, ...extra };
   const [name, ...args] = argv;
   try {
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-      const topic = args[0] && commands[args[0]];
-      context.stdout(topic ? topic.usage : usage);
+      const topic = args[0] ? commands[args[0]] : undefined;
+      context.stdout(topic ? topic.usage : usage(commands));
       return 0;
     }
     if (name === 'version' || name === '--version') {

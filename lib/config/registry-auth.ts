@@ -4,12 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDockerConfig, staticCredentials, type CredentialStore } from '../auth/credentials.ts';
+import { ConfigError } from './errors.ts';
 
 export type Env = Record<string, string | undefined>;
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 export async function loadRegistryAuth(env: Env): Promise<CredentialStore> {
   const explicit = env.IMAGESYNC_REGISTRY_AUTH;

@@ -98,3 +98,17 @@ export async function putManifest(client: RegistryClient, repository: string, re
   }
   return manifest.digest;
 }
+
+/** Deletes a manifest by digest (registries refuse tags here: distribution 2.8 answers 400). */
+export async function deleteManifest(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<'deleted' | 'absent'> {
+  const response = await client.send({
+    method: 'DELETE',
+    path: manifestPath(repository, digest),
+    scopes: [repositoryScope(repository, 'delete')],
+    signal,
+  });
+  await discard(response);
+  if (response.status === 202 || response.status === 200 || response.status === 204) return 'deleted';
+  if (response.status === 404) return 'absent';
+  throw await client.error(`delete manifest ${repository}@${digest}`, response);
+}

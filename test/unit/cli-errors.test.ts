@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CredentialsFileError } from '../../lib/auth/credentials.ts';
 import { errorLine, UsageError } from '../../lib/cli/errors.ts';
-import { ConfigError } from '../../lib/config/registry-auth.ts';
+import { ConfigError } from '../../lib/config/errors.ts';
 import { SourceNotFoundError } from '../../lib/copy/errors.ts';
 import { InvalidReferenceError } from '../../lib/reference/reference.ts';
 import { AuthenticationError, NotFoundError, RegistryError } from '../../lib/registry/errors.ts';

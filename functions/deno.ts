@@ -1,0 +1,55 @@
+// Deno entry: `npx deno run -A functions/deno.ts` serves the same HTTP API with Deno.serve and
+// Deno's fetch as registry transport. State lives in the DynamoDB named by
+// AWS_ENDPOINT_URL_DYNAMODB (the embedded store is Node-only). Options: --port N --host H.
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import { loadRegistryAuth } from '../lib/config/registry-auth.ts';
+import { readSettings } from '../lib/config/settings.ts';
+import { jsonLogger } from '../lib/log.ts';
+import { createServer } from '../lib/server.ts';
+import { dynamoClient } from '../lib/store/client.ts';
+import { DynamoRecordStore } from '../lib/store/dynamodb.ts';
+import { ensureTable } from '../lib/store/table.ts';
+import { InProcessContinuation } from '../lib/sync/continuation.ts';
+import { fetchTransport } from '../lib/transport/fetch.ts';
+
+declare const Deno: {
+  serve(
+    options: { port: number; hostname: string; onListen?: (address: { hostname: string; port: number }) => void },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): { finished: Promise<void> };
+};
+
+const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' } } });
+const env = process.env;
+const log = jsonLogger((line) => console.log(line));
+if (!env.AWS_ENDPOINT_URL_DYNAMODB) {
+  console.error('imagesync: set AWS_ENDPOINT_URL_DYNAMODB to the DynamoDB to use (the embedded store needs Node: npm start)');
+  process.exit(2);
+}
+const settings = readSettings(env);
+const generated = settings.tokens.length === 0;
+if (generated) settings.tokens = [crypto.randomUUID().replaceAll('-', '')];
+const client = dynamoClient(env);
+await ensureTable(client, settings.table);
+const { app } = createServer({
+  settings,
+  transport: fetchTransport(),
+  credentials: await loadRegistryAuth(env),
+  store: new DynamoRecordStore({ client, table: settings.table }),
+  continuation: new InProcessContinuation(log),
+  log,
+  owner: `deno:${process.pid}:${crypto.randomUUID().slice(0, 6)}`,
+  userAgent: 'imagesync/0.1.0 deno',
+});
+Deno.serve(
+  {
+    port: Number(values.port),
+    hostname: values.host!,
+    onListen: ({ hostname, port }) => {
+      console.error(`imagesync http://${hostname}:${port} (Deno; state: ${env.AWS_ENDPOINT_URL_DYNAMODB}, table ${settings.table})`);
+      if (generated) console.error(`API token (set IMAGESYNC_API_TOKEN to choose your own): ${settings.tokens[0]}`);
+    },
+  },
+  app.fetch,
+);

@@ -1,0 +1,60 @@
+// What a client may send: `{"source", "destination"}` and nothing else, both image references.
+// Validation gives a reason a person can act on; nothing is written for bad input.
+import { z } from 'zod';
+import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
+import { ApiError, badRequest } from './problem.ts';
+import { recordId } from './ids.ts';
+
+const bodySchema = z.strictObject({
+  source: z.string({ error: 'source must be a string' }).min(1, 'source must not be empty').max(1024, 'source is longer than 1024 characters'),
+  destination: z.string({ error: 'destination must be a string' }).min(1, 'destination must not be empty').max(1024, 'destination is longer than 1024 characters'),
+});
+
+export interface ImageSpec {
+  id: string;
+  /** As sent. */
+  source: string;
+  destination: string;
+  sourceRef: Reference;
+  destinationRef: Reference;
+}
+
+export interface InputPolicy {
+  /** Registries that may be named; undefined: any. */
+  allowed?: (registry: string) => boolean;
+}
+
+export function parseImageSpec(body: unknown, policy: InputPolicy): ImageSpec {
+  const parsed = bodySchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const detail =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: only "source" and "destination" are accepted`
+        : issue.path.length === 0
+          ? 'the body must be a JSON object with "source" and "destination"'
+          : issue.message.startsWith('Invalid input')
+            ? `${String(issue.path[0])} is required and must be a string`
+            : issue.message;
+    throw badRequest('invalid-body', detail);
+  }
+  const { source, destination } = parsed.data;
+  const sourceRef = reference('source', source);
+  const destinationRef = reference('destination', destination);
+  if (destinationRef.digest) throw badRequest('invalid-destination', `destination ${JSON.stringify(destination)} must be a tag, not a digest: the tag is what imagesync keeps current`);
+  for (const [role, ref] of [['source', sourceRef], ['destination', destinationRef]] as const) {
+    if (policy.allowed && !policy.allowed(ref.registry)) {
+      throw new ApiError(403, 'registry-not-allowed', 'Registry not allowed', `${role} registry ${ref.registry} is not in IMAGESYNC_ALLOWED_REGISTRIES`);
+    }
+  }
+  return { id: recordId(destinationRef), source, destination, sourceRef, destinationRef };
+}
+
+function reference(role: string, value: string): Reference {
+  try {
+    return parseReference(value);
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) throw badRequest(`invalid-${role}`, `${role}: ${error.message}`);
+    throw error;
+  }
+}

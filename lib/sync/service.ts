@@ -77,7 +77,13 @@ export class ImageService {
   /** GET: the record, after a HEAD on the destination; a copy gone or overwritten is synced again. */
   async read(id: string): Promise<StoredRecord | undefined> {
     const record = await this.options.store.get(id);
-    if (!record || record.status !== 'synced') return record;
+    return record && this.verified(record);
+  }
+
+  /** The record once its destination is checked (and synced again if it drifted). */
+  private async verified(record: StoredRecord): Promise<StoredRecord | undefined> {
+    const { id } = record;
+    if (record.status !== 'synced') return record;
     try {
       if ((await destinationState(this.options.clients, record)) === 'current') return record;
     } catch (error) {
@@ -113,7 +119,7 @@ export class ImageService {
       if (!record) return undefined;
     }
     if (!newSource) {
-      const current = await this.read(id);
+      const current = await this.verified(record);
       return current ? { status: 200, record: current } : undefined;
     }
     this.options.log('info', 'source changed', { id, source: spec.source });
@@ -177,7 +183,7 @@ export class ImageService {
     }
     if (record.status === 'deleting') throw conflict('being-deleted', `record ${record.id} is being deleted; try again when it is gone`);
     if (record.status === 'synced') {
-      const current = await this.read(record.id);
+      const current = await this.verified(record);
       return current && { status: current.status === 'synced' ? 200 : 202, record: current };
     }
     if (record.status === 'syncing') {

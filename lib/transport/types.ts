@@ -29,10 +29,27 @@ export function isReplayable(body: Body | undefined): body is Uint8Array | undef
   return body === undefined || body instanceof Uint8Array;
 }
 
-/** Reads and discards a body so the connection can be reused. */
+/** An unwanted body this short is read to the end to keep its connection; others are cut. */
+const DRAIN_LIMIT = 64 * 1024;
+const DRAIN_MS = 1_000;
+
+/** Disposes of a body: a short one is read to the end so its connection can be reused. */
 export async function discard(response: HttpResponse): Promise<void> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
   try {
-    await response.body?.cancel();
+    if (length <= DRAIN_LIMIT) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), DRAIN_MS)));
+      const drained = (async () => {
+        while (!(await reader.read()).done);
+        return 'drained' as const;
+      })();
+      const outcome = await Promise.race([drained, late]).finally(() => clearTimeout(timer));
+      if (outcome === 'drained') return;
+    }
+    await reader.cancel();
   } catch {
     // Nothing to do: the connection is gone either way.
   }

@@ -44,6 +44,9 @@ export function undiciTransport(options: UndiciTransportOptions = {}): ClosableT
         // undici sends any async iterable with backpressure, which a web ReadableStream is on Node.
         body: request.body as Uint8Array | undefined,
         signal: request.signal,
+        // undici closes the connection after every HEAD unless told otherwise (for servers that
+        // wrongly send a HEAD body); registries do not, and the scheduled check is mostly HEADs.
+        reset: false,
       });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
@@ -53,7 +56,8 @@ export function undiciTransport(options: UndiciTransportOptions = {}): ClosableT
     // Destroying an unfinished body emits an error; whoever reads it learns of failures anyway.
     answer.body.on('error', () => {});
     const nullBody = request.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304;
-    if (nullBody) answer.body.destroy();
+    // dump() ends an empty body and keeps the connection; destroy() would close it.
+    if (nullBody) await answer.body.dump();
     return {
       status: answer.statusCode,
       headers: {

@@ -6,7 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { startEmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
+import { dynamoClient } from '../../lib/store/client.ts';
+import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { pushImage } from '../harness/images.ts';
 import { headManifest } from '../harness/registry-api.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';
@@ -82,6 +85,33 @@ describe('node dist/cli.mjs serve', () => {
     expect(read).toEqual({ status: 200, json: created.json });
     expect(read.json.image).toBe(`${destination.host}/serve/app@${pushed.digest}`);
     expect(await stop(second)).toBe(0);
+  });
+
+  it('keeps its state in the DynamoDB named by AWS_ENDPOINT_URL_DYNAMODB instead, creating the table', async () => {
+    const dynamo = await startEmbeddedDynamo(join(home, 'external-store'));
+    try {
+      await pushImage(source, 'serve/external', 'v1', { format: 'oci', layers: 1 });
+      const dataDir = join(home, 'unused');
+      const server = await start(process.execPath, ['dist/cli.mjs', 'serve', '--port', '0'], {
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        IMAGESYNC_TABLE: 'external-table',
+        IMAGESYNC_DATA_DIR: dataDir,
+        IMAGESYNC_API_TOKEN: 't',
+      });
+      try {
+        expect(server.stderr()).toContain(`state: ${dynamo.endpoint}, table external-table`);
+        const created = await call(server, 't', 'POST', '/v1/images', { source: `${source.host}/serve/external:v1`, destination: `${destination.host}/serve/external:v1` });
+        expect(created.status).toBe(201);
+        const store = new DynamoRecordStore({ client: dynamoClient({}, { endpoint: dynamo.endpoint }), table: 'external-table' });
+        expect(await store.get(created.json.id)).toMatchObject({ status: 'synced', image: created.json.image });
+      } finally {
+        await stop(server);
+      }
+      // Nothing went to the embedded store's directory.
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await dynamo.close();
+    }
   });
 
   it('says clearly when the data directory is in use by another server', async () => {

@@ -1,4 +1,4 @@
-// Blob reads: HEAD to learn whether a repository has a blob, GET to stream it.
+// Blobs: HEAD to learn whether a repository has one, GET to stream it, DELETE to unlink it.
 import { discard } from '../transport/types.ts';
 import { repositoryScope, type RegistryClient } from './client.ts';
 
@@ -21,4 +21,17 @@ export async function getBlob(client: RegistryClient, repository: string, digest
   const response = await client.send({ method: 'GET', path: blobPath(repository, digest), scopes: [repositoryScope(repository, 'pull')], signal });
   if (response.status !== 200 || !response.body) throw await client.error(`get blob ${repository}@${digest}`, response);
   return response.body;
+}
+
+/**
+ * Unlinks a blob from the repository (space comes back with the registry's garbage collection).
+ * 'unsupported' when the registry refuses blob deletion (405, or deletion disabled).
+ */
+export async function deleteBlob(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<'deleted' | 'absent' | 'unsupported'> {
+  const response = await client.send({ method: 'DELETE', path: blobPath(repository, digest), scopes: [repositoryScope(repository, 'delete')], signal });
+  await discard(response);
+  if (response.status === 202 || response.status === 200 || response.status === 204) return 'deleted';
+  if (response.status === 404) return 'absent';
+  if (response.status === 405) return 'unsupported';
+  throw await client.error(`delete blob ${repository}@${digest}`, response);
 }

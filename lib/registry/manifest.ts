@@ -99,8 +99,11 @@ export async function putManifest(client: RegistryClient, repository: string, re
   return manifest.digest;
 }
 
-/** Deletes a manifest by digest (registries refuse tags here: distribution 2.8 answers 400). */
-export async function deleteManifest(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<'deleted' | 'absent'> {
+/**
+ * Deletes a manifest by digest; on distribution 2.8 every tag on it goes too. 'unsupported' when
+ * the registry refuses deletion (405: Docker Hub, GHCR, or deletion disabled).
+ */
+export async function deleteManifest(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<'deleted' | 'absent' | 'unsupported'> {
   const response = await client.send({
     method: 'DELETE',
     path: manifestPath(repository, digest),
@@ -110,5 +113,6 @@ export async function deleteManifest(client: RegistryClient, repository: string,
   await discard(response);
   if (response.status === 202 || response.status === 200 || response.status === 204) return 'deleted';
   if (response.status === 404) return 'absent';
+  if (response.status === 405) return 'unsupported';
   throw await client.error(`delete manifest ${repository}@${digest}`, response);
 }

@@ -11,11 +11,13 @@ import {
   type RemovableField,
   type StoredRecord,
 } from './types.ts';
+import { decodeBase64Url, encodeBase64Url } from '../util/base64url.ts';
+import { isoSeconds } from '../util/time.ts';
 
 export { InvalidCursorError };
 
 /** Fields a caller may write; the rest of StoredRecord the store maintains itself. */
-const WRITABLE = new Set(['source', 'destination', 'image', 'source_digest', 'status', 'synced_at', 'checked_at', 'error', 'lease_owner', 'lease_until']);
+const WRITABLE = new Set(['source', 'destination', 'image', 'source_digest', 'status', 'synced_at', 'checked_at', 'error', 'lease_owner', 'lease_until', 'cleanup']);
 /** Store-maintained fields, skipped when a caller spreads a whole record into `changes`. */
 const MAINTAINED = new Set(['id', 'version', 'created_at', 'updated_at']);
 /** scanSegment without a limit: a bounded page rather than a whole segment in memory. */
@@ -237,15 +239,14 @@ function writable(input: object): Item {
 
 /** Cursors are base64url JSON of DynamoDB's LastEvaluatedKey, here always `{ id }`. */
 function encodeCursor(key: Item): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
+  return encodeBase64Url(JSON.stringify(key));
 }
 
 function decodeCursor(cursor: string): Item {
-  // Buffer's base64url decoder skips foreign characters, so check the alphabet first.
   if (!/^[A-Za-z0-9_-]{1,4096}$/.test(cursor)) throw new InvalidCursorError('invalid cursor');
   let key: unknown;
   try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    key = JSON.parse(decodeBase64Url(cursor));
   } catch {
     throw new InvalidCursorError('invalid cursor');
   }
@@ -254,16 +255,12 @@ function decodeCursor(cursor: string): Item {
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursorError('invalid cursor');
   const keys = Object.keys(key);
   const id = (key as Item).id;
-  if (keys.length !== 1 || typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > 2048) {
+  if (keys.length !== 1 || typeof id !== 'string' || id.length === 0 || new TextEncoder().encode(id).byteLength > 2048) {
     throw new InvalidCursorError('invalid cursor');
   }
   return { id };
 }
 
-/** ISO 8601 in UTC with second precision, as the record's timestamps are documented. */
-function isoSeconds(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
-}
 
 function checkDuration(ms: number): void {
   if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`lease duration must be a positive number of milliseconds, not ${ms}`);

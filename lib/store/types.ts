@@ -29,13 +29,31 @@ export interface StoredRecord {
   /** Which worker holds the sync lease, and until when (epoch milliseconds). */
   lease_owner?: string;
   lease_until?: number;
+  /**
+   * What a deletion (or a change of source) is removing from the destination, written before the
+   * first destructive step so that a retry after a failure at any step can finish the job.
+   */
+  cleanup?: Cleanup;
+}
+
+export interface Cleanup {
+  /** The image being removed: the destination repository and the digest the record synced. */
+  repository: string;
+  digest: string;
+  /** Manifests it consists of (the top one first, then an index's children) and their blobs. */
+  manifests: string[];
+  blobs: string[];
+  /** Remove the record's tag as well (deletion), or only what nothing else uses (new source). */
+  untag?: string;
+  /** A throwaway manifest pushed to move the tag away (registries that refuse tag deletion). */
+  throwaway?: string;
 }
 
 /** Fields a write may change: everything but the key and the bookkeeping the store maintains. */
 export type RecordChanges = Partial<Omit<StoredRecord, 'id' | 'version' | 'created_at' | 'updated_at'>>;
 
 /** Fields that may be removed by a write. */
-export type RemovableField = 'image' | 'source_digest' | 'synced_at' | 'checked_at' | 'error' | 'lease_owner' | 'lease_until';
+export type RemovableField = 'image' | 'source_digest' | 'synced_at' | 'checked_at' | 'error' | 'lease_owner' | 'lease_until' | 'cleanup';
 
 export interface RecordPage {
   items: StoredRecord[];

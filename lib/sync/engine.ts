@@ -7,8 +7,9 @@ import type { Logger } from '../log.ts';
 import { parseReference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import type { StoredRecord, RecordStore } from '../store/types.ts';
+import { removeImage } from '../cleanup/remove-image.ts';
 import { describeError } from './errors.ts';
-import { isoSeconds } from './time.ts';
+import { isoSeconds } from '../util/time.ts';
 
 export interface SyncEngineOptions {
   store: RecordStore;
@@ -79,12 +80,13 @@ export class SyncEngine {
         concurrency: this.options.concurrency,
         signal: stop.signal,
       });
+      const cleaned = await this.removeReplaced(leased, copy.digest);
       const at = isoSeconds(this.now());
       const record = await store.releaseLease(
         id,
         owner,
         { status: 'synced', image: copy.image, source_digest: copy.digest, checked_at: at, synced_at: copy.unchanged && leased.image === copy.image ? leased.synced_at ?? at : at },
-        ['error'],
+        cleaned ? ['error', 'cleanup'] : ['error'],
       );
       log('info', 'sync', { id, outcome: copy.unchanged ? 'unchanged' : 'copied', image: copy.image, bytes: copy.bytesCopied, blobs: copy.blobs, ms: this.now() - started });
       if (!record) return this.lost(id);
@@ -103,6 +105,28 @@ export class SyncEngine {
     } finally {
       clearInterval(heartbeat);
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * After a change of source has moved the tag: removes the previous image where nothing else
+   * uses it. True when done (or nothing to do); a failure is logged and retried at the next sync.
+   */
+  private async removeReplaced(record: StoredRecord, digest: string): Promise<boolean> {
+    const plan = record.cleanup;
+    if (!plan || plan.untag) return true;
+    if (plan.digest === digest) return true;
+    const registry = parseReference(record.destination).registry;
+    try {
+      const left = await removeImage(this.options.clients.get(registry), plan, {
+        // Only deletions move tags to throwaways; a replaced image keeps no tag of ours.
+        saveThrowaway: async () => {},
+      });
+      this.options.log('info', 'previous image removed', { id: record.id, digest: plan.digest, left });
+      return true;
+    } catch (error) {
+      this.options.log('warn', 'previous image not removed yet', { id: record.id, digest: plan.digest, error: describeError(error) });
+      return false;
     }
   }
 

@@ -7,15 +7,16 @@ import type { Logger } from '../log.ts';
 import { formatReference, parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import { NotFoundError } from '../registry/errors.ts';
-import { deleteManifest } from '../registry/manifest.ts';
-import type { RecordPage, RecordStore, StoredRecord } from '../store/types.ts';
+import type { Cleanup, RecordPage, RecordStore, StoredRecord } from '../store/types.ts';
+import { imageContents } from '../cleanup/contents.ts';
 import type { ImageSpec } from '../api/input.ts';
 import { conflict } from '../api/problem.ts';
 import type { Continuation, SyncJob } from './continuation.ts';
 import type { SyncEngine } from './engine.ts';
+import { Deletion } from './deletion.ts';
 import { describeError } from './errors.ts';
 import { destinationState, recordDigest, sourceDigest } from './inspect.ts';
-import { isoSeconds } from './time.ts';
+import { isoSeconds } from '../util/time.ts';
 
 export interface ImageServiceOptions {
   store: RecordStore;
@@ -37,9 +38,11 @@ export interface Answer {
 
 export class ImageService {
   private readonly now: () => number;
+  private readonly deletion: Deletion;
 
   constructor(private readonly options: ImageServiceOptions) {
     this.now = options.now ?? Date.now;
+    this.deletion = new Deletion(options.store, options.clients, options.log);
   }
 
   /** POST: one record per destination; the same source again is a no-op answered 200. */
@@ -106,11 +109,14 @@ export class ImageService {
     }
     const newSource = normalized(spec.sourceRef) !== normalized(parseReference(record.source));
     if (newSource) await this.requireSource(spec.sourceRef);
+    // The image the tag points at now goes once the tag has moved, where nothing else uses it.
+    const old = newSource ? await this.oldImage(record) : undefined;
     for (;;) {
       if (record.status === 'deleting') throw conflict('being-deleted', `record ${id} is being deleted`);
       if (record.source === spec.source && record.destination === spec.destination) break;
       // Keep the strings exactly as sent; a new source also means the tag must move.
-      const written = await store.update(id, record.version, { source: spec.source, destination: spec.destination, ...(newSource ? { status: 'syncing' as const } : {}) }, newSource ? ['error'] : []);
+      const changes = { source: spec.source, destination: spec.destination, ...(newSource ? { status: 'syncing' as const, cleanup: old } : {}) };
+      const written = await store.update(id, record.version, changes, newSource ? ['error'] : []);
       if (written) {
         record = written;
         break;
@@ -144,27 +150,20 @@ export class ImageService {
     return this.syncWithin(id, wait, true);
   }
 
-  /** DELETE: removes the destination tag when it still points at what the record synced, then the record. */
+  /**
+   * DELETE: removes what the record created at the destination (CONTRACT.md, Deletion), then the
+   * record. A failure leaves the record `deleting`; the next DELETE (or check) finishes the job.
+   */
   async remove(id: string): Promise<{ removed: boolean; left: string[] }> {
-    const { store, clients, log } = this.options;
+    const { store, engine } = this.options;
     const record = await this.leaseForDeletion(id);
     if (!record) return { removed: false, left: [] };
-    const left: string[] = [];
-    const digest = recordDigest(record);
-    if (digest) {
-      const destination = parseReference(record.destination);
-      try {
-        if ((await destinationState(clients, record)) === 'current') {
-          await deleteManifest(clients.get(destination.registry), destination.repository, digest);
-        }
-      } catch (error) {
-        left.push(`${record.image} (${describeError(error)})`);
-        log('warn', 'destination left in place', { id, image: record.image, error: describeError(error) });
-      }
+    try {
+      return { removed: true, left: await this.deletion.finish(record) };
+    } catch (error) {
+      await store.releaseLease(id, engine.owner).catch(() => undefined);
+      throw error;
     }
-    await store.delete(id);
-    log('info', 'record deleted', { id, destination: record.destination, left });
-    return { removed: true, left };
   }
 
   list(limit: number, cursor?: string): Promise<RecordPage> {
@@ -278,6 +277,15 @@ export class ImageService {
       if (this.now() > deadline) throw conflict('busy', `record ${id} is being synced; try the delete again`);
       await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 100));
     }
+  }
+
+  /** What the record's current image consists of at the destination, to remove after a source change. */
+  private async oldImage(record: StoredRecord): Promise<Cleanup | undefined> {
+    const digest = recordDigest(record);
+    if (!digest) return record.cleanup;
+    const destination = parseReference(record.destination);
+    const contents = await imageContents(this.options.clients.get(destination.registry), destination.repository, digest);
+    return { repository: destination.repository, digest, ...contents };
   }
 
   private async requireSource(source: Reference): Promise<void> {

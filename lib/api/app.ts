@@ -38,7 +38,12 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && /^[A-Za-z0-9._:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
-    await next();
+    try {
+      await next();
+    } catch (error) {
+      // Hono hands only Error instances to onError; anything else thrown ends up here.
+      c.res = problem(c, error, log);
+    }
     c.header('x-request-id', requestId);
     log('info', 'request', { request_id: requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(now() - started) });
   });
@@ -75,8 +80,8 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   app.get('/v1/images', async (c) => {
     const limitText = c.req.query('limit');
-    const limit = limitText === undefined ? 100 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw badRequest('invalid-limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
+    const limit = limitText === undefined ? 100 : /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
+    if (!(limit >= 1 && limit <= MAX_PAGE)) throw badRequest('invalid-limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
     const page = await service.list(limit, c.req.query('cursor') || undefined);
     return c.json({ items: page.items.map(publicRecord), next_cursor: page.nextCursor ?? null });
   });
@@ -100,8 +105,9 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
     const id = recordIdParam(c);
     const { removed, left } = await service.remove(id);
     if (!removed) throw notFound(`no record ${id}`);
-    // 204 has no body: what a registry refused to delete is said in a header (and the log).
-    if (left.length > 0) c.header('x-imagesync-left', left.join('; ').slice(0, 2000));
+    // 204 has no body: what a registry refused to delete is said in a header (and the log),
+    // in printable ASCII (a header must be bytes; registries' messages need not be).
+    if (left.length > 0) c.header('x-imagesync-left', left.join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 2000));
     return c.body(null, 204);
   });
 

@@ -1,19 +1,9 @@
 // Which registries are reached over plain http: loopback hosts always (as Docker does), plus
-// IMAGESYNC_INSECURE_REGISTRIES entries (`host`, `host:port`, `*.example.com`), comma-separated.
-import { hostWithoutPort, isLoopbackHost } from '../reference/reference.ts';
+// IMAGESYNC_INSECURE_REGISTRIES entries.
+import { isLoopbackHost } from '../reference/reference.ts';
+import { hostPatterns } from './host-patterns.ts';
 
 export function insecureHosts(list: string | undefined): (host: string) => boolean {
-  const entries = (list ?? '')
-    .split(',')
-    .map((e) => e.trim().toLowerCase())
-    .filter(Boolean);
-  return (host) => {
-    const h = host.toLowerCase();
-    if (isLoopbackHost(h)) return true;
-    const bare = hostWithoutPort(h);
-    return entries.some((entry) => {
-      if (entry.startsWith('*.')) return bare.endsWith(entry.slice(1));
-      return entry === h || entry === bare;
-    });
-  };
+  const listed = hostPatterns(list);
+  return (host) => isLoopbackHost(host.toLowerCase()) || (listed?.(host) ?? false);
 }

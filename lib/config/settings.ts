@@ -29,6 +29,8 @@ export function readSettings(env: Env): Settings {
   };
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** `90s`, `15m`, `1h`, `500ms`, or plain seconds. */
 export function duration(name: string, value: string | undefined, fallback: string): number {
   const text = (value || fallback).trim();
@@ -37,5 +39,7 @@ export function duration(name: string, value: string | undefined, fallback: stri
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
   const ms = Math.round(Number(match[1]) * unit);
   if (ms <= 0) throw new ConfigError(`${name} must be longer than zero`);
+  // Timers take at most 2^31-1 ms; beyond, Node fires them at once.
+  if (ms > MAX_TIMER_MS) throw new ConfigError(`${name} must be at most 24 days`);
   return ms;
 }

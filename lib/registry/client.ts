@@ -37,6 +37,8 @@ export class RegistryClient {
   readonly baseUrl: string;
   /** Set once the registry refused a large body (413): later uploads go in chunks of this size. */
   chunkedUploadSize?: number;
+  /** The registry's last word on its pull rate limit (Docker Hub: `ratelimit-remaining: 76;w=21600`). */
+  rateLimit?: { remaining: number; at: number };
   private readonly http: Transport;
   private authenticator?: Promise<Authenticator>;
 
@@ -72,6 +74,8 @@ export class RegistryClient {
       if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
       if (authorization) headers.authorization = authorization;
       const response = await this.http({ method: request.method, url: url.href, headers, body: request.body, signal: request.signal });
+      const remaining = response.headers.get('ratelimit-remaining');
+      if (remaining !== null && /^\d+/.test(remaining)) this.rateLimit = { remaining: Number.parseInt(remaining, 10), at: Date.now() };
       if (response.status !== 401 || !authenticator) return response;
       // Learn from every 401, even one that cannot be retried here: the caller's next try benefits.
       const worthRetry = authenticator.onUnauthorized(response, request.scopes, authorization);

@@ -21,13 +21,42 @@ export async function destinationState(clients: RegistryClients, record: StoredR
   return head.digest === recordDigest(record) ? 'current' : 'different';
 }
 
-/** HEAD on the source: its digest now, or undefined when it is gone. A pinned source is its digest. */
+/**
+ * HEAD on the source: its digest now, or undefined when it is gone. A source pinned by digest
+ * cannot move: it is its digest, no request needed (if it vanished, the next copy says so).
+ */
 export async function sourceDigest(clients: RegistryClients, ref: Reference, signal?: AbortSignal): Promise<string | undefined> {
-  if (ref.digest) {
-    // Pinned: only existence matters, and a HEAD by digest answers that.
-    const head = await headManifest(clients.get(ref.registry), ref.repository, ref.digest, signal);
-    return head ? ref.digest : undefined;
-  }
+  if (ref.digest) return ref.digest;
   const head = await headManifest(clients.get(ref.registry), ref.repository, ref.tag!, signal);
   return head?.digest;
+}
+
+export type Verdict =
+  | { kind: 'unchanged' }
+  | { kind: 'sync'; reason: 'source moved' | 'destination missing' | 'destination overwritten' | 'not synced' | 'previous image pending removal' }
+  | { kind: 'source missing' };
+
+/** Runs a registry request, e.g. inside a per-registry concurrency limit. */
+export type Around = <T>(registry: string, request: () => Promise<T>) => Promise<T>;
+
+const direct: Around = (_registry, request) => request();
+
+/**
+ * Whether a record needs a sync, from one HEAD on the source tag (none for a pinned source) and
+ * one HEAD on the destination tag: the whole cost of checking an unchanged record.
+ */
+export async function judge(clients: RegistryClients, record: StoredRecord, around: Around = direct, signal?: AbortSignal): Promise<Verdict> {
+  const source = parseReference(record.source);
+  const destination = parseReference(record.destination);
+  const [digest, state] = await Promise.all([
+    around(source.registry, () => sourceDigest(clients, source, signal)),
+    around(destination.registry, () => destinationState(clients, record, signal)),
+  ]);
+  if (digest === undefined) return { kind: 'source missing' };
+  if (record.status !== 'synced') return { kind: 'sync', reason: 'not synced' };
+  if (digest !== record.source_digest) return { kind: 'sync', reason: 'source moved' };
+  if (state === 'missing') return { kind: 'sync', reason: 'destination missing' };
+  if (state === 'different') return { kind: 'sync', reason: 'destination overwritten' };
+  if (record.cleanup) return { kind: 'sync', reason: 'previous image pending removal' };
+  return { kind: 'unchanged' };
 }

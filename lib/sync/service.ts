@@ -15,7 +15,7 @@ import type { Continuation, SyncJob } from './continuation.ts';
 import type { SyncEngine } from './engine.ts';
 import { Deletion } from './deletion.ts';
 import { describeError } from './errors.ts';
-import { destinationState, recordDigest, sourceDigest } from './inspect.ts';
+import { destinationState, judge, recordDigest, sourceDigest } from './inspect.ts';
 import { isoSeconds } from '../util/time.ts';
 
 export interface ImageServiceOptions {
@@ -138,14 +138,14 @@ export class ImageService {
     const record = await store.get(id);
     if (!record) return undefined;
     if (record.status === 'deleting') throw conflict('being-deleted', `record ${id} is being deleted`);
-    if (record.status === 'synced') {
+    const verdict = await judge(clients, record);
+    if (verdict.kind === 'source missing') {
       const source = parseReference(record.source);
-      const [digest, state] = await Promise.all([sourceDigest(clients, source), destinationState(clients, record)]);
-      if (digest === undefined) throw new SourceNotFoundError(source, new NotFoundError(source.registry, 'HEAD source', 404));
-      if (digest === record.source_digest && state === 'current') {
-        const checked = await store.update(id, record.version, { checked_at: isoSeconds(this.now()) });
-        return { status: 200, record: checked ?? (await store.get(id)) ?? record };
-      }
+      throw new SourceNotFoundError(source, new NotFoundError(source.registry, 'HEAD source manifest', 404));
+    }
+    if (verdict.kind === 'unchanged') {
+      const checked = await store.update(id, record.version, { checked_at: isoSeconds(this.now()) });
+      return { status: 200, record: checked ?? (await store.get(id)) ?? record };
     }
     return this.syncWithin(id, wait, true);
   }

@@ -7,6 +7,7 @@ import { parseReference } from '../../lib/reference/reference.ts';
 import { AuthenticationError, NotFoundError, RegistryError } from '../../lib/registry/errors.ts';
 import { ManifestFormatError } from '../../lib/registry/media-types.ts';
 import { InvalidCursorError, StoreError } from '../../lib/store/types.ts';
+import { RecordChangedError } from '../../lib/sync/deletion.ts';
 import { NetworkError, RefusedUrlError } from '../../lib/transport/errors.ts';
 import { DigestError, DigestMismatchError } from '../../lib/util/digest.ts';
 
@@ -61,6 +62,11 @@ describe('toApiError', () => {
     const out = mapped(new RegistryError('ghcr.io', 'PUT manifest', 500, [{ code: 'UNKNOWN', message: 'line one\nline two' }]));
     expect(out.detail).not.toContain('\n');
     expect(out.detail).toContain('line one line two');
+  });
+
+  it('answers a record changed under a deletion 409 record-changed', () => {
+    const out = mapped(new RecordChangedError('record 0123 changed while it was being deleted'));
+    expect([out.status, out.code, out.title, out.detail]).toEqual([409, 'record-changed', 'Conflict', 'record 0123 changed while it was being deleted']);
   });
 
   it('answers a store failure 503 store-unavailable', () => {

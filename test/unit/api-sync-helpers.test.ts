@@ -1,8 +1,8 @@
-// Small pure helpers behind the API's records: timestamps (lib/sync/time.ts) and the digest of
+// Small pure helpers behind the API's records: timestamps (lib/util/time.ts) and the digest of
 // a record's image (lib/sync/inspect.ts).
 import { describe, expect, it } from 'vitest';
 import { recordDigest } from '../../lib/sync/inspect.ts';
-import { isoSeconds } from '../../lib/sync/time.ts';
+import { isoSeconds } from '../../lib/util/time.ts';
 
 const DIGEST = `sha256:${'cd'.repeat(32)}`;
 

@@ -87,13 +87,13 @@ describe('registryAllowlist', () => {
     expect(allow('docker.io')(parseReference('busybox').registry)).toBe(true);
   });
 
-  // BUG: the allowlist compares entries with normalized registries (Docker Hub is always
+  // Regression (found by these tests, fixed): the allowlist compares entries with normalized registries (Docker Hub is always
   // "docker.io") but does not normalize its own entries. IMAGESYNC_ALLOWED_REGISTRIES=
   // registry.hub.docker.com (the host of the contract's own Terraform example) or
   // index.docker.io refuses every Docker Hub image with 403, including
   // "registry.hub.docker.com/library/busybox:1.32". Expected: Docker Hub aliases in the list
   // allow Docker Hub. Actual: allowed('docker.io') is false.
-  it.fails('allows Docker Hub when listed under another of its names (registry.hub.docker.com, index.docker.io)', () => {
+  it('allows Docker Hub when listed under another of its names (registry.hub.docker.com, index.docker.io)', () => {
     for (const alias of ['registry.hub.docker.com', 'index.docker.io', 'registry-1.docker.io']) {
       const allowed = allow(alias);
       expect(() =>

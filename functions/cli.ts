@@ -13,6 +13,20 @@ Without IMAGESYNC_API_TOKEN a random token is generated and printed.`,
   run: async (args, context) => (await import('./node/serve.ts')).serve(args, context),
 };
 
+const check: Command = {
+  summary: 'check                       one run of the scheduled check; prints a JSON summary',
+  usage: `imagesync check
+
+Checks every record once against the configured store (the embedded one under
+IMAGESYNC_DATA_DIR, or AWS_ENDPOINT_URL_DYNAMODB): a HEAD on the source tag and one on the
+destination, a sync where either moved. Prints {"checked","unchanged","synced","failed","skipped",...}
+on stdout; progress is logged as JSON lines on stderr. Exits 0 when the run completed.`,
+  run: async (args, context) => (await import('./node/check.ts')).check(args, context),
+};
+
+// The AWS SDK warns on Node 20 that its releases from 2027 need Node 22; the version here is pinned.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const transport = nodeTransport();
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
@@ -21,6 +35,6 @@ const code = await runCli(process.argv.slice(2), {
   stderrIsTTY: process.stderr.isTTY === true,
   transport,
   userAgent: `imagesync/${VERSION} node/${process.versions.node}`,
-}, { serve });
+}, { serve, check });
 await transport.close();
 process.exitCode = code;

@@ -29,6 +29,6 @@ await build({
 await chmod('dist/cli.mjs', 0o755);
 
 // Lambda handlers: one self-contained file each (nodejs22.x runs them as ES modules).
-for (const [name, entry] of Object.entries({ api: 'functions/lambda/api.ts' })) {
+for (const [name, entry] of Object.entries({ api: 'functions/lambda/api.ts', check: 'functions/lambda/check.ts' })) {
   await build({ ...common, target: 'node22', entryPoints: { [name]: entry }, outdir: 'dist', outExtension: { '.js': '.mjs' } });
 }

@@ -1,8 +1,10 @@
-// Wires the service from settings and the pieces each runtime supplies (transport, store,
-// continuation). functions/ (Node serve, Lambda, Deno) call this and adapt the app.
+// Wires the pieces each runtime supplies (transport, credentials, store, continuation, log) into
+// the sync core (registry clients, sync engine, scheduled check) and, for the HTTP API, the
+// service and the Hono app. functions/ (Node CLI and serve, Lambda, Deno) call these.
 import type { Hono } from 'hono';
 import { createApp, type ApiEnv } from './api/app.ts';
 import type { CredentialStore } from './auth/credentials.ts';
+import { runCheck, type CheckSummary } from './check/run.ts';
 import type { Settings } from './config/settings.ts';
 import type { Logger } from './log.ts';
 import { RegistryClients } from './registry/client.ts';
@@ -12,29 +14,26 @@ import { SyncEngine } from './sync/engine.ts';
 import { ImageService } from './sync/service.ts';
 import type { Transport } from './transport/types.ts';
 
-export interface ServerParts {
+export interface CoreParts {
   settings: Settings;
   transport: Transport;
   credentials: CredentialStore;
   store: RecordStore;
-  continuation: Continuation;
   log: Logger;
   /** This worker's name in sync leases. */
   owner: string;
-  /** Overrides the settings' request budget per request (Lambda: the invocation's time left). */
-  budgetMs?: () => number;
   userAgent?: string;
 }
 
-export interface Server {
-  app: Hono<ApiEnv>;
-  service: ImageService;
-  engine: SyncEngine;
+export interface Core {
   clients: RegistryClients;
+  engine: SyncEngine;
+  /** One run of the scheduled check; `deadline` (epoch ms) and `signal` stop it early. */
+  check(options?: { deadline?: number; signal?: AbortSignal }): Promise<CheckSummary>;
 }
 
-export function createServer(parts: ServerParts): Server {
-  const { settings, log } = parts;
+export function createCore(parts: CoreParts): Core {
+  const { settings, log, store } = parts;
   const clients = new RegistryClients({
     transport: parts.transport,
     credentials: parts.credentials,
@@ -42,15 +41,32 @@ export function createServer(parts: ServerParts): Server {
     userAgent: parts.userAgent,
     onRetry: (event) => log('info', 'registry retry', { ...event }),
   });
-  const engine = new SyncEngine({ store: parts.store, clients, owner: parts.owner, log });
+  const engine = new SyncEngine({ store, clients, owner: parts.owner, log, leaseMs: settings.leaseMs });
+  return { clients, engine, check: (options = {}) => runCheck({ store, engine, clients, log, ...options }) };
+}
+
+export interface ServerParts extends CoreParts {
+  continuation: Continuation;
+  /** Overrides the settings' request budget per request (Lambda: the invocation's time left). */
+  budgetMs?: () => number;
+}
+
+export interface Server extends Core {
+  app: Hono<ApiEnv>;
+  service: ImageService;
+}
+
+export function createServer(parts: ServerParts): Server {
+  const core = createCore(parts);
+  const { settings, log } = parts;
   const service = new ImageService({
     store: parts.store,
-    engine,
-    clients,
+    engine: core.engine,
+    clients: core.clients,
     continuation: parts.continuation,
     log,
     budgetMs: parts.budgetMs ?? (() => settings.requestBudgetMs),
   });
   const app = createApp({ service, tokens: settings.tokens, policy: { allowed: settings.allowed }, log });
-  return { app, service, engine, clients };
+  return { ...core, app, service };
 }

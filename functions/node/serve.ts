@@ -11,11 +11,8 @@ import { loadRegistryAuth } from '../../lib/config/registry-auth.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger } from '../../lib/log.ts';
 import { createServer } from '../../lib/server.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
-import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
-import { ensureTable } from '../../lib/store/table.ts';
 import { InProcessContinuation } from '../../lib/sync/continuation.ts';
-import { startEmbeddedDynamo } from './embedded-dynamodb.ts';
+import { openStore } from './store.ts';
 
 export async function serve(args: string[], context: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' } } });
@@ -26,17 +23,13 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   if (generated) settings.tokens = [randomBytes(24).toString('base64url')];
   const log = jsonLogger(context.stdout);
 
-  const external = context.env.AWS_ENDPOINT_URL_DYNAMODB;
-  const embedded = external ? undefined : await startEmbeddedDynamo(settings.dataDir);
-  const client = dynamoClient(context.env, { endpoint: embedded?.endpoint });
-  await ensureTable(client, settings.table);
-  const store = new DynamoRecordStore({ client, table: settings.table });
+  const opened = await openStore(context.env, settings);
   const continuation = new InProcessContinuation(log);
-  const { app } = createServer({
+  const { app, check } = createServer({
     settings,
     transport: context.transport,
     credentials: await loadRegistryAuth(context.env),
-    store,
+    store: opened.store,
     continuation,
     log,
     owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
@@ -50,9 +43,21 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   });
   const address = server.address();
   const listening = typeof address === 'object' && address ? `http://${values.host}:${address.port}` : `http://${values.host}:${port}`;
-  context.stderr(`imagesync ${listening} (state: ${embedded ? `embedded, ${settings.dataDir}` : external}, table ${settings.table})`);
+  context.stderr(`imagesync ${listening} (state: ${opened.description})`);
   if (generated) context.stderr(`API token (set IMAGESYNC_API_TOKEN to choose your own): ${settings.tokens[0]}`);
-  log('info', 'listening', { url: listening, store: embedded ? 'embedded' : 'external', table: settings.table });
+  log('info', 'listening', { url: listening, store: opened.embedded ? 'embedded' : 'external', table: settings.table, check_interval_ms: settings.checkIntervalMs });
+
+  // The scheduled check, in-process: once shortly after start (finishing what a previous process
+  // left half done), then every IMAGESYNC_CHECK_INTERVAL; never two runs at once.
+  const stopChecks = new AbortController();
+  let running: Promise<unknown> | undefined;
+  const tick = () => {
+    running ??= check({ signal: stopChecks.signal })
+      .catch((error: unknown) => log('error', 'check failed', { error: String(error) }))
+      .finally(() => (running = undefined));
+  };
+  const first = setTimeout(tick, Math.min(5_000, settings.checkIntervalMs));
+  const every = setInterval(tick, settings.checkIntervalMs);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -60,8 +65,12 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
     process.once('SIGTERM', stop);
   });
   log('info', 'stopping', { running_syncs: continuation.size });
+  clearTimeout(first);
+  clearInterval(every);
+  stopChecks.abort(new Error('shutting down'));
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await continuation.drain();
-  await embedded?.close();
+  await running;
+  await opened.close();
   return 0;
 }

@@ -28,6 +28,8 @@ export interface CheckOptions {
   segments?: number;
   /** Epoch ms: no record is started after it, and syncs still running are stopped then. */
   deadline?: number;
+  /** Stops the run the same way (a process shutting down). */
+  signal?: AbortSignal;
   /** Pulls kept in reserve: a registry reporting fewer remaining gets no sync this run. */
   pullReserve?: number;
   now?: () => number;
@@ -61,12 +63,15 @@ export async function runCheck(options: CheckOptions): Promise<CheckSummary> {
   const perRegistry = new KeyedLimiter(options.perRegistry ?? 8);
   const stop = new AbortController();
   const timer = options.deadline === undefined ? undefined : setTimeout(() => stop.abort(new Error('check time budget spent')), Math.max(0, options.deadline - now()));
+  const onAbort = () => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   const checker = new RecordCheck(options, perRegistry, stop.signal, now);
   try {
     await Promise.all(
       records.map((record) =>
         limiter.run(async () => {
-          if (stop.signal.aborted) {
+          if (stop.signal.aborted || (options.deadline !== undefined && now() >= options.deadline)) {
             summary.not_reached++;
             return;
           }
@@ -78,6 +83,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckSummary> {
     );
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
   summary.ms = now() - started;
   options.log('info', 'check finished', { ...summary });

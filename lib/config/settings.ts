@@ -15,6 +15,8 @@ export interface Settings {
   checkIntervalMs: number;
   /** How long a request waits for a sync before answering 202. */
   requestBudgetMs: number;
+  /** How long a sync lease lasts unrenewed: a dead worker's records wait this long. */
+  leaseMs: number;
 }
 
 export function readSettings(env: Env): Settings {
@@ -26,6 +28,7 @@ export function readSettings(env: Env): Settings {
     isInsecure: insecureHosts(env.IMAGESYNC_INSECURE_REGISTRIES),
     checkIntervalMs: duration('IMAGESYNC_CHECK_INTERVAL', env.IMAGESYNC_CHECK_INTERVAL, '15m'),
     requestBudgetMs: duration('IMAGESYNC_REQUEST_BUDGET', env.IMAGESYNC_REQUEST_BUDGET, '50s'),
+    leaseMs: duration('IMAGESYNC_SYNC_LEASE', env.IMAGESYNC_SYNC_LEASE, '60s'),
   };
 }
 

@@ -26,7 +26,9 @@ export type FaultAction =
   /** Forward, but flip one byte in the middle of the body (same length). */
   | { corrupt: true }
   /** Destroy the client socket without any answer. */
-  | { drop: true };
+  | { drop: true }
+  /** Forward, adding these headers to the answer (e.g. Docker Hub's ratelimit-remaining). */
+  | { headers: Record<string, string> };
 
 export interface FaultRuleSpec {
   match: (req: ProxiedRequest) => boolean;
@@ -144,7 +146,8 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
       }
     });
     upstreamReq.on('response', (up) => {
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, withoutHopByHop(up.headers, false));
+      const extra = action !== undefined && 'headers' in action ? action.headers : {};
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, { ...withoutHopByHop(up.headers, false), ...extra });
       if (action !== undefined && 'cut' in action) relayCut(up, res, action.cut);
       else if (action !== undefined && 'corrupt' in action) relayCorrupt(up, res);
       else up.pipe(res);

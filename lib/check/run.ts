@@ -3,6 +3,7 @@
 // sync. One failing record is marked failed and the run goes on. Records are read by parallel scan
 // segments and checked stalest first, so a run stopped by its time budget leaves the rest at the
 // head of the next run's queue. Leases keep overlapping runs from syncing one record twice.
+import { setMaxListeners } from 'node:events';
 import { KeyedLimiter } from '../copy/keyed-limit.ts';
 import { Limiter } from '../copy/limit.ts';
 import type { Logger } from '../log.ts';
@@ -62,6 +63,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckSummary> {
   const limiter = new Limiter(options.concurrency ?? 16);
   const perRegistry = new KeyedLimiter(options.perRegistry ?? 8);
   const stop = new AbortController();
+  // Every request in flight listens on this one signal; that is expected, not a leak.
+  setMaxListeners(0, stop.signal);
   const timer = options.deadline === undefined ? undefined : setTimeout(() => stop.abort(new Error('check time budget spent')), Math.max(0, options.deadline - now()));
   const onAbort = () => stop.abort(options.signal?.reason);
   if (options.signal?.aborted) onAbort();

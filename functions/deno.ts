@@ -11,6 +11,7 @@ import { dynamoClient } from '../lib/store/client.ts';
 import { DynamoRecordStore } from '../lib/store/dynamodb.ts';
 import { ensureTable } from '../lib/store/table.ts';
 import { InProcessContinuation } from '../lib/sync/continuation.ts';
+import { serviceGuard } from '../lib/transport/address-guard.ts';
 import { fetchTransport } from '../lib/transport/fetch.ts';
 
 declare const Deno: {
@@ -34,7 +35,7 @@ const client = dynamoClient(env);
 await ensureTable(client, settings.table);
 const { app } = createServer({
   settings,
-  transport: fetchTransport(),
+  transport: fetchTransport({ guard: serviceGuard(settings.allowed, true) }),
   credentials: await loadRegistryAuth(env),
   store: new DynamoRecordStore({ client, table: settings.table }),
   continuation: new InProcessContinuation(log),

@@ -10,6 +10,7 @@ import { createServer, type Server } from '../../lib/server.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { AsyncInvokeContinuation } from '../../lib/sync/continuation.ts';
+import { serviceGuard } from '../../lib/transport/address-guard.ts';
 import { nodeTransport } from '../node/transport.ts';
 
 interface SyncEvent {
@@ -49,7 +50,7 @@ async function start(): Promise<Runtime> {
   }, log);
   const server = createServer({
     settings,
-    transport: nodeTransport(),
+    transport: nodeTransport({ guard: serviceGuard(settings.allowed, false) }),
     credentials: await loadRegistryAuth(env),
     store: new DynamoRecordStore({ client: dynamoClient(env), table: settings.table }),
     continuation,

@@ -9,6 +9,7 @@ import { createCore, type Core } from '../../lib/server.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import type { CheckSummary } from '../../lib/check/run.ts';
+import { serviceGuard } from '../../lib/transport/address-guard.ts';
 import { nodeTransport } from '../node/transport.ts';
 
 /** Kept back at the end of the invocation: syncs stop, leases are released, the summary is logged. */
@@ -27,7 +28,7 @@ async function start(): Promise<Core> {
   const settings = readSettings(env);
   return createCore({
     settings,
-    transport: nodeTransport(),
+    transport: nodeTransport({ guard: serviceGuard(settings.allowed, false) }),
     credentials: await loadRegistryAuth(env),
     store: new DynamoRecordStore({ client: dynamoClient(env), table: settings.table }),
     log: jsonLogger((line) => process.stdout.write(`${line}\n`)),

@@ -8,7 +8,9 @@ import { loadRegistryAuth } from '../../lib/config/registry-auth.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger } from '../../lib/log.ts';
 import { createCore } from '../../lib/server.ts';
+import { serviceGuard } from '../../lib/transport/address-guard.ts';
 import { openStore } from './store.ts';
+import { nodeTransport } from './transport.ts';
 
 export async function check(args: string[], context: CommandContext): Promise<number> {
   parseArgs({ args, options: {} });
@@ -16,10 +18,11 @@ export async function check(args: string[], context: CommandContext): Promise<nu
   // Progress lines on stderr; stdout carries the summary alone.
   const log = jsonLogger(context.stderr);
   const opened = await openStore(context.env, settings);
+  const transport = nodeTransport({ guard: serviceGuard(settings.allowed, true) });
   try {
     const core = createCore({
       settings,
-      transport: context.transport,
+      transport,
       credentials: await loadRegistryAuth(context.env),
       store: opened.store,
       log,
@@ -31,5 +34,6 @@ export async function check(args: string[], context: CommandContext): Promise<nu
     return 0;
   } finally {
     await opened.close();
+    await transport.close();
   }
 }

@@ -12,7 +12,9 @@ import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger } from '../../lib/log.ts';
 import { createServer } from '../../lib/server.ts';
 import { InProcessContinuation } from '../../lib/sync/continuation.ts';
+import { serviceGuard } from '../../lib/transport/address-guard.ts';
 import { openStore } from './store.ts';
+import { nodeTransport } from './transport.ts';
 
 export async function serve(args: string[], context: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' } } });
@@ -24,10 +26,12 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   const log = jsonLogger(context.stdout);
 
   const opened = await openStore(context.env, settings);
+  // The service's own transport: every connection goes through the SSRF guard.
+  const transport = nodeTransport({ guard: serviceGuard(settings.allowed, true) });
   const continuation = new InProcessContinuation(log);
   const { app, check } = createServer({
     settings,
-    transport: context.transport,
+    transport,
     credentials: await loadRegistryAuth(context.env),
     store: opened.store,
     continuation,
@@ -72,5 +76,6 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   await continuation.drain();
   await running;
   await opened.close();
+  await transport.close();
   return 0;
 }

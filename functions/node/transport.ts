@@ -7,16 +7,19 @@
 // Together: peak RSS 137 MB -> 80 MB, wall time unchanged.
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import type { AddressGuard } from '../../lib/transport/address-guard.ts';
 import { undiciTransport, type ClosableTransport } from '../../lib/transport/undici.ts';
 
 const gcEveryBytes = 8 * 1024 * 1024;
 
-export function nodeTransport(): ClosableTransport {
+/** `guard`: the SSRF guard of a service (none for the `copy` CLI, whose user picks the hosts). */
+export function nodeTransport(options: { guard?: AddressGuard } = {}): ClosableTransport {
   v8.setFlagsFromString('--liftoff-only');
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
   let sinceGc = 0;
   return undiciTransport({
+    guard: options.guard,
     onBodyBytes: (bytes) => {
       sinceGc += bytes;
       if (sinceGc >= gcEveryBytes) {

@@ -5,6 +5,7 @@ import { InvalidCursorError, StoreError } from '../store/types.ts';
 import { RegistryError } from '../registry/errors.ts';
 import { ManifestFormatError } from '../registry/media-types.ts';
 import { NetworkError, RefusedUrlError } from '../transport/errors.ts';
+import { ForbiddenAddressError } from '../transport/address-guard.ts';
 import { DigestError, DigestMismatchError } from '../util/digest.ts';
 import { describeError } from '../sync/errors.ts';
 import { RecordChangedError } from '../sync/deletion.ts';
@@ -18,6 +19,7 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof RegistryError || error instanceof NetworkError || error instanceof DigestMismatchError || error instanceof DigestError || error instanceof RefusedUrlError) {
     return new ApiError(502, 'registry-failed', 'Registry failed', describeError(error));
   }
+  if (error instanceof ForbiddenAddressError) return new ApiError(403, 'address-not-allowed', 'Address not allowed', error.message);
   if (error instanceof RecordChangedError) return new ApiError(409, 'record-changed', 'Conflict', error.message);
   if (error instanceof StoreError) return new ApiError(503, 'store-unavailable', 'State store unavailable', error.message);
   return undefined;

@@ -73,6 +73,17 @@ function decodeBase64(text: string): string | undefined {
   }
 }
 
+/** The first store that knows the registry answers. */
+export function chainCredentials(...stores: CredentialStore[]): CredentialStore {
+  return async (registry) => {
+    for (const store of stores) {
+      const credential = await store(registry);
+      if (credential) return credential;
+    }
+    return undefined;
+  };
+}
+
 /** A store over parsed entries, matched on host[:port] exactly, as Docker does. */
 export function staticCredentials(entries: Map<string, Credential>): CredentialStore {
   return (registry) => entries.get(registry);

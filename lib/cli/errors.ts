@@ -20,6 +20,8 @@ const userFacing = new Set([
   'ManifestFormatError',
   'ConfigError',
   'CredentialsFileError',
+  'ForbiddenAddressError',
+  'SecretError',
 ]);
 
 export function errorLine(error: unknown): string {

@@ -40,7 +40,7 @@ export class RegistryClient {
   /** The registry's last word on its pull rate limit (Docker Hub: `ratelimit-remaining: 76;w=21600`). */
   rateLimit?: { remaining: number; at: number };
   private readonly http: Transport;
-  private authenticator?: Promise<Authenticator>;
+  private authenticator?: { key: string; value: Authenticator };
 
   constructor(
     /** The normalized registry name ('docker.io', 'ghcr.io', '127.0.0.1:5000'). */
@@ -94,18 +94,26 @@ export class RegistryClient {
     return error;
   }
 
-  private auth(): Promise<Authenticator> {
-    this.authenticator ??= Promise.resolve(this.options.credentials?.(this.registry)).then(
-      (credential) =>
-        new Authenticator({
+  /**
+   * The Authenticator for the registry's current credential. Stores are asked on every request
+   * (they cache): an ECR token renewed or a rotated secret takes effect without a restart.
+   */
+  private async auth(): Promise<Authenticator> {
+    const credential = await this.options.credentials?.(this.registry);
+    const key = credential === undefined ? '' : JSON.stringify(credential);
+    if (!this.authenticator || this.authenticator.key !== key) {
+      this.authenticator = {
+        key,
+        value: new Authenticator({
           registry: this.registry,
           credential,
           // The token service gets retries and redirects, never registry credentials by accident.
           transport: this.http,
           checkUrl: (url) => this.checkUrl(url),
         }),
-    );
-    return this.authenticator;
+      };
+    }
+    return this.authenticator.value;
   }
 }
 

@@ -1,9 +1,22 @@
 // The portable transport: the runtime's own fetch (Deno, browsers, workers).
 import { NetworkError, describeNetworkError } from './errors.ts';
 import type { HttpRequest, HttpResponse, Transport } from './types.ts';
+import { classifyAddress } from './addresses.ts';
+import type { AddressGuard } from './address-guard.ts';
+
+async function systemResolve(hostname: string): Promise<string[]> {
+  const { lookup } = await import('node:dns/promises');
+  return (await lookup(hostname, { all: true })).map((a) => a.address);
+}
 
 export interface FetchTransportOptions {
   fetch?: typeof fetch;
+  /**
+   * Checked against the addresses a host resolves to, before each request. fetch cannot be told
+   * which address to use, so this is a check before connecting, not at connection time.
+   */
+  guard?: AddressGuard;
+  resolve?: (hostname: string) => Promise<string[]>;
   /** How long to wait for the response headers. */
   headersTimeoutMs?: number;
 }
@@ -11,7 +24,14 @@ export interface FetchTransportOptions {
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+  const resolve = options.resolve ?? systemResolve;
   return async (request: HttpRequest): Promise<HttpResponse> => {
+    if (options.guard) {
+      const url = new URL(request.url);
+      const hostname = url.hostname.replace(/^\[|\]$/g, '');
+      const addresses = classifyAddress(hostname) === undefined ? await resolve(hostname) : [hostname];
+      for (const address of addresses) options.guard(url.host, address);
+    }
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new DOMException('no answer in time', 'TimeoutError')), headersTimeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout.signal]) : timeout.signal;

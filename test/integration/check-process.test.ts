@@ -103,7 +103,15 @@ describe('dist/check.mjs', () => {
   it('runs one check for an EventBridge event and answers the summary', async () => {
     const { id } = await syncedRecord('proc/lambda', destination.host);
     const moved = await pushImage(source, 'proc/lambda', 'v1', { format: 'docker', layers: 1 });
-    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, IMAGESYNC_TABLE: table, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      IMAGESYNC_TABLE: table,
+      // Lambda reaches no loopback address unless listed: the test registries are.
+      IMAGESYNC_ALLOWED_REGISTRIES: `${source.host},${destination.host}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
     const { handler } = (await import(pathToFileURL(join(process.cwd(), 'dist/check.mjs')).href)) as { handler: (event: unknown, context: unknown) => Promise<Record<string, number>> };
     const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: {} };
     const summary = await handler(event, { getRemainingTimeInMillis: () => 300_000 });

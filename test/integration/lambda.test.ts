@@ -40,6 +40,8 @@ beforeAll(async () => {
     IMAGESYNC_API_TOKEN: `old-token,${token}`,
     IMAGESYNC_TABLE: 'imagesync-lambda',
     IMAGESYNC_REQUEST_BUDGET: '1ms',
+    // Lambda reaches no loopback address unless listed: the test registries are.
+    IMAGESYNC_ALLOWED_REGISTRIES: `${source.host},${destination.host}`,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambda.url,
     AWS_LAMBDA_FUNCTION_NAME: 'imagesync-api',

@@ -1,0 +1,69 @@
+// Amazon ECR hosts authenticate with the ambient AWS credentials: GetAuthorizationToken gives
+// base64 `AWS:<password>`, valid 12 hours, used as Basic. Tokens are cached per account and
+// region and renewed an hour before they run out.
+import type { Credential, CredentialStore } from './credentials.ts';
+
+// 123456789012.dkr.ecr.us-east-1.amazonaws.com, also -fips, China and the newer on.aws names.
+const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$/;
+
+export function ecrRegistry(registry: string): { account: string; region: string } | undefined {
+  const host = registry.replace(/:\d+$/, '').toLowerCase();
+  const match = ECR_HOST.exec(host);
+  return match ? { account: match[1]!, region: match[2]! } : undefined;
+}
+
+export interface EcrToken {
+  username: string;
+  password: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+export type EcrTokenSource = (region: string, account: string) => Promise<EcrToken>;
+
+const RENEW_BEFORE_MS = 60 * 60 * 1000;
+
+export function ecrCredentials(source: EcrTokenSource = sdkEcrToken, now: () => number = Date.now): CredentialStore {
+  const cache = new Map<string, Promise<EcrToken>>();
+  return async (registry): Promise<Credential | undefined> => {
+    const ecr = ecrRegistry(registry);
+    if (!ecr) return undefined;
+    const key = `${ecr.account}/${ecr.region}`;
+    let token = cache.get(key);
+    if (token) {
+      const settled = await token.catch(() => undefined);
+      if (!settled || settled.expiresAt - now() < RENEW_BEFORE_MS) token = undefined;
+    }
+    if (!token) {
+      token = source(ecr.region, ecr.account);
+      cache.set(key, token);
+      // A failed fetch is not cached: the next request asks again.
+      token.catch(() => cache.delete(key));
+    }
+    const { username, password } = await token;
+    return { kind: 'basic', username, password };
+  };
+}
+
+/** GetAuthorizationToken through the AWS SDK (loaded on first use: only ECR users need it). */
+export async function sdkEcrToken(region: string, account: string): Promise<EcrToken> {
+  const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
+  const client = new ECRClient({ region });
+  try {
+    const answer = await client.send(new GetAuthorizationTokenCommand({}));
+    const data = answer.authorizationData?.[0];
+    const decoded = data?.authorizationToken ? atob(data.authorizationToken) : '';
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new Error('GetAuthorizationToken answered without a token');
+    return {
+      username: decoded.slice(0, colon),
+      password: decoded.slice(colon + 1),
+      expiresAt: data?.expiresAt ? new Date(data.expiresAt).getTime() : Date.now() + 12 * 60 * 60 * 1000,
+    };
+  } catch (error) {
+    // The AWS error's name says enough; its message may echo the signed request.
+    throw new Error(`cannot get an ECR token for account ${account} in ${region}: ${error instanceof Error ? error.name : 'error'}`);
+  } finally {
+    client.destroy();
+  }
+}

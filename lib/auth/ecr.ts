@@ -1,6 +1,6 @@
 // Amazon ECR hosts authenticate with the ambient AWS credentials: GetAuthorizationToken gives
 // base64 `AWS:<password>`, valid 12 hours, used as Basic. Tokens are cached per account and
-// region and renewed an hour before they run out.
+// region and renewed before they run out: an hour before, or after three quarters of a shorter life.
 import type { Credential, CredentialStore } from './credentials.ts';
 
 // 123456789012.dkr.ecr.us-east-1.amazonaws.com, also -fips, China and the newer on.aws names.
@@ -19,28 +19,35 @@ export interface EcrToken {
   expiresAt: number;
 }
 
+interface Cached {
+  token: Promise<EcrToken>;
+  fetchedAt: number;
+}
+
 export type EcrTokenSource = (region: string, account: string) => Promise<EcrToken>;
 
 const RENEW_BEFORE_MS = 60 * 60 * 1000;
 
 export function ecrCredentials(source: EcrTokenSource = sdkEcrToken, now: () => number = Date.now): CredentialStore {
-  const cache = new Map<string, Promise<EcrToken>>();
+  const cache = new Map<string, Cached>();
   return async (registry): Promise<Credential | undefined> => {
     const ecr = ecrRegistry(registry);
     if (!ecr) return undefined;
     const key = `${ecr.account}/${ecr.region}`;
-    let token = cache.get(key);
-    if (token) {
-      const settled = await token.catch(() => undefined);
-      if (!settled || settled.expiresAt - now() < RENEW_BEFORE_MS) token = undefined;
+    let cached = cache.get(key);
+    if (cached) {
+      const settled = await cached.token.catch(() => undefined);
+      const margin = settled && Math.min(RENEW_BEFORE_MS, (settled.expiresAt - cached.fetchedAt) / 4);
+      if (!settled || settled.expiresAt - now() < margin!) cached = undefined;
     }
-    if (!token) {
-      token = source(ecr.region, ecr.account);
-      cache.set(key, token);
+    if (!cached) {
+      const fresh: Cached = { token: source(ecr.region, ecr.account), fetchedAt: now() };
+      cache.set(key, fresh);
       // A failed fetch is not cached: the next request asks again.
-      token.catch(() => cache.delete(key));
+      fresh.token.catch(() => cache.delete(key));
+      cached = fresh;
     }
-    const { username, password } = await token;
+    const { username, password } = await cached.token;
     return { kind: 'basic', username, password };
   };
 }

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { staticCredentials, type Credential } from '../../lib/auth/credentials.ts';
+import { staticCredentials, type Credential, type CredentialStore } from '../../lib/auth/credentials.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import type { LogFields } from '../../lib/log.ts';
 import { createServer, type Server } from '../../lib/server.ts';
@@ -13,6 +13,7 @@ import { dynamoClient } from '../../lib/store/client.ts';
 import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { ensureTable } from '../../lib/store/table.ts';
 import { InProcessContinuation } from '../../lib/sync/continuation.ts';
+import type { Transport } from '../../lib/transport/types.ts';
 import { undiciTransport } from '../../lib/transport/undici.ts';
 import { startEmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
 
@@ -44,7 +45,16 @@ export interface ApiAnswer {
 
 const transport = undiciTransport();
 
-export async function startApi(options: { env?: Record<string, string>; credentials?: Record<string, Credential> } = {}): Promise<RunningApi> {
+export interface ApiOptions {
+  env?: Record<string, string>;
+  credentials?: Record<string, Credential>;
+  /** Instead of `credentials`: a store as the runtimes build it (loadRegistryAuth). */
+  credentialStore?: CredentialStore;
+  /** The registry transport (default: undici without an address guard). */
+  transport?: Transport;
+}
+
+export async function startApi(options: ApiOptions = {}): Promise<RunningApi> {
   const dir = await mkdtemp(join(tmpdir(), 'imagesync-api-'));
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   const settings = readSettings({ IMAGESYNC_API_TOKEN: token, ...options.env });
@@ -57,8 +67,8 @@ export async function startApi(options: { env?: Record<string, string>; credenti
   const continuation = new InProcessContinuation(log);
   const server = createServer({
     settings,
-    transport,
-    credentials: staticCredentials(new Map(Object.entries(options.credentials ?? {}))),
+    transport: options.transport ?? transport,
+    credentials: options.credentialStore ?? staticCredentials(new Map(Object.entries(options.credentials ?? {}))),
     store,
     continuation,
     log,

@@ -13,6 +13,8 @@ const common = {
   sourcemap: true,
   legalComments: 'none',
   logLevel: 'warning',
+  // ES module builds first: the AWS SDK's tree-shake far better than its CommonJS ones.
+  mainFields: ['module', 'main'],
   // CommonJS dependencies (undici, the AWS SDK) call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };

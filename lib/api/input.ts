@@ -1,6 +1,7 @@
 // What a client may send: `{"source", "destination"}` and nothing else, both image references.
 // Validation gives a reason a person can act on; nothing is written for bad input.
-import { z } from 'zod';
+// zod/mini: the same validation, tree-shakable (the full zod is 445 KiB of the Lambda bundle).
+import * as z from 'zod/mini';
 import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
 import { ApiError, badRequest } from './problem.ts';
 import { recordId } from './ids.ts';
@@ -8,8 +9,7 @@ import { recordId } from './ids.ts';
 const reference = (name: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) })
-    .min(1, `${name} must not be empty`)
-    .max(1024, `${name} is longer than 1024 characters`);
+    .check(z.minLength(1, `${name} must not be empty`), z.maxLength(1024, `${name} is longer than 1024 characters`));
 
 const bodySchema = z.strictObject({ source: reference('source'), destination: reference('destination') });
 

@@ -222,7 +222,7 @@ export class ImageService {
    */
   private async syncWithin(id: string, wait: boolean, strict: boolean): Promise<Answer | undefined> {
     const job = this.start(id);
-    let outcome = wait ? await within(job.done, this.options.budgetMs()) : undefined;
+    const outcome = wait ? await within(job.done, this.options.budgetMs()) : undefined;
     if (!outcome) {
       await this.options.continuation.handOff(job);
       const record = await this.options.store.get(id);

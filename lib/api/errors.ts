@@ -7,7 +7,7 @@ import { ManifestFormatError } from '../registry/media-types.ts';
 import { NetworkError, RefusedUrlError } from '../transport/errors.ts';
 import { ForbiddenAddressError } from '../transport/address-guard.ts';
 import { DigestError, DigestMismatchError } from '../util/digest.ts';
-import { describeError } from '../sync/errors.ts';
+import { ConflictError, describeError } from '../sync/errors.ts';
 import { RecordChangedError } from '../sync/deletion.ts';
 import { ApiError } from './problem.ts';
 
@@ -20,6 +20,7 @@ export function toApiError(error: unknown): ApiError | undefined {
     return new ApiError(502, 'registry-failed', 'Registry failed', describeError(error));
   }
   if (error instanceof ForbiddenAddressError) return new ApiError(403, 'address-not-allowed', 'Address not allowed', error.message);
+  if (error instanceof ConflictError) return new ApiError(409, error.code, 'Conflict', error.message);
   if (error instanceof RecordChangedError) return new ApiError(409, 'record-changed', 'Conflict', error.message);
   if (error instanceof StoreError) return new ApiError(503, 'store-unavailable', 'State store unavailable', error.message);
   return undefined;

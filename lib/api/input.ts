@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
 import { ApiError, badRequest } from './problem.ts';
 import { recordId } from './ids.ts';
+import type { ImageSpec } from '../sync/spec.ts';
 
 const reference = (name: string) =>
   z
@@ -12,15 +13,6 @@ const reference = (name: string) =>
     .check(z.minLength(1, `${name} must not be empty`), z.maxLength(1024, `${name} is longer than 1024 characters`));
 
 const bodySchema = z.strictObject({ source: reference('source'), destination: reference('destination') });
-
-export interface ImageSpec {
-  id: string;
-  /** As sent. */
-  source: string;
-  destination: string;
-  sourceRef: Reference;
-  destinationRef: Reference;
-}
 
 export interface InputPolicy {
   /** Registries that may be named; undefined: any. */

@@ -28,4 +28,3 @@ export function problemBody(error: ApiError, requestId?: string): Problem {
 
 export const badRequest = (code: string, detail: string) => new ApiError(400, code, 'Bad request', detail);
 export const notFound = (detail: string) => new ApiError(404, 'not-found', 'Not found', detail);
-export const conflict = (code: string, detail: string) => new ApiError(409, code, 'Conflict', detail);

@@ -9,12 +9,11 @@ import type { RegistryClients } from '../registry/client.ts';
 import { NotFoundError } from '../registry/errors.ts';
 import type { Cleanup, RecordPage, RecordStore, StoredRecord } from '../store/types.ts';
 import { imageContents } from '../cleanup/contents.ts';
-import type { ImageSpec } from '../api/input.ts';
-import { conflict } from '../api/problem.ts';
 import type { Continuation, SyncJob } from './continuation.ts';
 import type { SyncEngine } from './engine.ts';
 import { Deletion } from './deletion.ts';
-import { describeError } from './errors.ts';
+import { ConflictError, describeError } from './errors.ts';
+import type { ImageSpec } from './spec.ts';
 import { destinationState, judge, recordDigest, sourceDigest } from './inspect.ts';
 import { isoSeconds } from '../util/time.ts';
 
@@ -105,14 +104,14 @@ export class ImageService {
     let record = await store.get(id);
     if (!record) return undefined;
     if (spec.id !== id) {
-      throw conflict('destination-changed', `the destination of record ${id} is ${record.destination}; a different destination is a new record: delete this one and create another`);
+      throw new ConflictError('destination-changed', `the destination of record ${id} is ${record.destination}; a different destination is a new record: delete this one and create another`);
     }
     const newSource = normalized(spec.sourceRef) !== normalized(parseReference(record.source));
     if (newSource) await this.requireSource(spec.sourceRef);
     // The image the tag points at now goes once the tag has moved, where nothing else uses it.
     const old = newSource ? await this.oldImage(record) : undefined;
     for (;;) {
-      if (record.status === 'deleting') throw conflict('being-deleted', `record ${id} is being deleted`);
+      if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${id} is being deleted`);
       if (record.source === spec.source && record.destination === spec.destination) break;
       // Keep the strings exactly as sent; a new source also means the tag must move.
       const changes = { source: spec.source, destination: spec.destination, ...(newSource ? { status: 'syncing' as const, cleanup: old } : {}) };
@@ -137,7 +136,7 @@ export class ImageService {
     const { store, clients } = this.options;
     const record = await store.get(id);
     if (!record) return undefined;
-    if (record.status === 'deleting') throw conflict('being-deleted', `record ${id} is being deleted`);
+    if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${id} is being deleted`);
     const verdict = await judge(clients, record);
     if (verdict.kind === 'source missing') {
       const source = parseReference(record.source);
@@ -175,12 +174,12 @@ export class ImageService {
   /** A POST for a destination that has a record already. Undefined: the record went away meanwhile. */
   private async again(record: StoredRecord, spec: ImageSpec, wait: boolean): Promise<Answer | undefined> {
     if (normalized(parseReference(record.source)) !== normalized(spec.sourceRef)) {
-      throw conflict(
+      throw new ConflictError(
         'destination-taken',
         `destination ${record.destination} is already mirrored from ${record.source} by record ${record.id}; change its source with PUT /v1/images/${record.id}`,
       );
     }
-    if (record.status === 'deleting') throw conflict('being-deleted', `record ${record.id} is being deleted; try again when it is gone`);
+    if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${record.id} is being deleted; try again when it is gone`);
     if (record.status === 'synced') {
       const current = await this.verified(record);
       return current && { status: current.status === 'synced' ? 200 : 202, record: current };
@@ -274,7 +273,7 @@ export class ImageService {
       }
       const current = await store.get(id);
       if (!current) return undefined;
-      if (this.now() > deadline) throw conflict('busy', `record ${id} is being synced; try the delete again`);
+      if (this.now() > deadline) throw new ConflictError('busy', `record ${id} is being synced; try the delete again`);
       await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 100));
     }
   }
@@ -294,7 +293,7 @@ export class ImageService {
   }
 
   private gone(id: string): never {
-    throw conflict('deleted', `record ${id} was deleted while this request ran; send it again`);
+    throw new ConflictError('deleted', `record ${id} was deleted while this request ran; send it again`);
   }
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp, MAX_BODY_BYTES } from '../../lib/api/app.ts';
 import { recordId } from '../../lib/api/ids.ts';
 import type { InputPolicy } from '../../lib/api/input.ts';
-import { conflict } from '../../lib/api/problem.ts';
+import { ConflictError } from '../../lib/sync/errors.ts';
 import type { LogFields, Logger } from '../../lib/log.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
 import { RegistryError } from '../../lib/registry/errors.ts';
@@ -335,7 +335,7 @@ describe('POST /v1/images', () => {
   it('answers a conflict raised by the service as its problem', async () => {
     const { request } = setup({
       create: () => {
-        throw conflict('destination-taken', 'destination is already mirrored from alpine');
+        throw new ConflictError('destination-taken', 'destination is already mirrored from alpine');
       },
     });
     const response = await request('/v1/images', { method: 'POST', headers: JSON_AUTH, body: body(SPEC) });

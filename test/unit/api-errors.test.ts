@@ -1,7 +1,8 @@
 // Error mapping (lib/api/errors.ts): what each failure answers.
 import { describe, expect, it } from 'vitest';
 import { toApiError } from '../../lib/api/errors.ts';
-import { ApiError, conflict } from '../../lib/api/problem.ts';
+import { ApiError } from '../../lib/api/problem.ts';
+import { ConflictError } from '../../lib/sync/errors.ts';
 import { SourceNotFoundError } from '../../lib/copy/errors.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
 import { AuthenticationError, NotFoundError, RegistryError } from '../../lib/registry/errors.ts';
@@ -75,8 +76,13 @@ describe('toApiError', () => {
   });
 
   it('passes an ApiError through as is', () => {
-    const error = conflict('destination-taken', 'taken');
+    const error = new ApiError(400, 'invalid-body', 'Bad request', 'no');
     expect(toApiError(error)).toBe(error);
+  });
+
+  it('maps a ConflictError to 409 with its code', () => {
+    const out = toApiError(new ConflictError('destination-taken', 'destination x is already mirrored from y'))!;
+    expect([out.status, out.code, out.title, out.detail]).toEqual([409, 'destination-taken', 'Conflict', 'destination x is already mirrored from y']);
   });
 
   it.each([

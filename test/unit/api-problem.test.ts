@@ -1,6 +1,6 @@
 // RFC 9457 problem details (lib/api/problem.ts).
 import { describe, expect, it } from 'vitest';
-import { ApiError, badRequest, conflict, notFound, problemBody } from '../../lib/api/problem.ts';
+import { ApiError, badRequest, notFound, problemBody } from '../../lib/api/problem.ts';
 
 describe('ApiError', () => {
   it('is an Error whose message is the detail', () => {
@@ -51,8 +51,4 @@ describe('helpers', () => {
     expect([e.status, e.code, e.title, e.detail]).toEqual([404, 'not-found', 'Not found', 'gone']);
   });
 
-  it('conflict is 409 with its code', () => {
-    const e = conflict('destination-changed', 'new resource');
-    expect([e.status, e.code, e.title, e.detail]).toEqual([409, 'destination-changed', 'Conflict', 'new resource']);
-  });
 });

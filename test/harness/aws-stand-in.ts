@@ -3,6 +3,7 @@
 // AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL_SECRETS_MANAGER). Answers are set per test.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './read-body.ts';
 
 export interface AwsStandIn {
   url: string;
@@ -17,11 +18,9 @@ export interface AwsStandIn {
 export async function startAwsStandIn(): Promise<AwsStandIn> {
   const state: Omit<AwsStandIn, 'url' | 'stop'> = { calls: [], ecr: { username: 'AWS', password: '', lifetimeMs: 12 * 3600_000 }, secrets: new Map() };
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    void readBody(req).then((text) => {
       const target = String(req.headers['x-amz-target'] ?? '');
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { SecretId?: string };
+      const body = JSON.parse(text || '{}') as { SecretId?: string };
       state.calls.push({ target, body });
       const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(value));
       if (target.endsWith('.GetAuthorizationToken')) {

@@ -1,8 +1,9 @@
 // A loopback stand-in for the Lambda Invoke API (POST /2015-03-31/functions/NAME/invocations),
 // reached by the AWS SDK through AWS_ENDPOINT_URL_LAMBDA. It records each invocation and, for
 // `Event` invocations, answers 202 and hands the payload to a callback, as Lambda would run it.
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './read-body.ts';
 
 export interface Invocation {
   functionName: string;
@@ -52,13 +53,4 @@ export async function startLambdaStandIn(run: (payload: unknown) => Promise<unkn
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -1,0 +1,11 @@
+// The whole body of a request to one of the harness's stand-in servers, as text.
+import type { IncomingMessage } from 'node:http';
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

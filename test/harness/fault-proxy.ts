@@ -119,7 +119,12 @@ function relayCorrupt(upstream: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /** Added before every request is handled: a registry across a network instead of on loopback. */
+  latencyMs?: number;
+}
+
+export async function startFaultProxy(upstreamUrl: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(upstreamUrl);
   const agent = new Agent({ keepAlive: true });
   let rules: FaultRule[] = [];
@@ -154,7 +159,8 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
     });
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     const seen: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
     requests.push({ method: seen.method, url: seen.url });
     const rule = rules.find((r) => r.hits < r.times && r.match(seen));

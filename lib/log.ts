@@ -7,5 +7,3 @@ export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?
 export function jsonLogger(write: (line: string) => void, now: () => Date = () => new Date()): Logger {
   return (level, message, fields = {}) => write(JSON.stringify({ time: now().toISOString(), level, msg: message, ...fields }));
 }
-
-export const silentLogger: Logger = () => {};

@@ -3,15 +3,11 @@
 // outlasted their request. Everything is built once per container, at the first invocation.
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { loadRegistryAuth } from '../../lib/config/registry-auth.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger, type Logger } from '../../lib/log.ts';
 import { createServer, type Server } from '../../lib/server.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
-import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { AsyncInvokeContinuation } from '../../lib/sync/continuation.ts';
-import { serviceGuard } from '../../lib/transport/address-guard.ts';
-import { nodeTransport } from '../node/transport.ts';
+import { lambdaCoreParts } from './core-parts.ts';
 
 interface SyncEvent {
   imagesync: 'sync';
@@ -49,13 +45,8 @@ async function start(): Promise<Runtime> {
     await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
   }, log);
   const server = createServer({
-    settings,
-    transport: nodeTransport({ guard: serviceGuard(settings.allowed, false) }),
-    credentials: await loadRegistryAuth(env),
-    store: new DynamoRecordStore({ client: dynamoClient(env), table: settings.table }),
+    ...(await lambdaCoreParts(env, settings, log, 'lambda')),
     continuation,
-    log,
-    owner: `lambda:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${crypto.randomUUID().slice(0, 8)}`,
     // Nothing left of the invocation: answer 202 at once and hand the sync off.
     budgetMs: () => Math.max(0, Math.min(settings.requestBudgetMs, deadline - Date.now() - RESERVE_MS)),
   });

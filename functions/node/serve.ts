@@ -2,19 +2,15 @@
 // (dynalite, persisted under IMAGESYNC_DATA_DIR) unless AWS_ENDPOINT_URL_DYNAMODB names another,
 // and handed-off syncs kept running in this process.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { serve as serveNode } from '@hono/node-server';
 import type { CommandContext } from '../../lib/cli/copy-command.ts';
 import { UsageError } from '../../lib/cli/errors.ts';
-import { loadRegistryAuth } from '../../lib/config/registry-auth.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger } from '../../lib/log.ts';
 import { createServer } from '../../lib/server.ts';
 import { InProcessContinuation } from '../../lib/sync/continuation.ts';
-import { serviceGuard } from '../../lib/transport/address-guard.ts';
-import { openStore } from './store.ts';
-import { nodeTransport } from './transport.ts';
+import { nodeCoreParts } from './core-parts.ts';
 
 export async function serve(args: string[], context: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' } } });
@@ -25,20 +21,9 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   if (generated) settings.tokens = [randomBytes(24).toString('base64url')];
   const log = jsonLogger(context.stdout);
 
-  const opened = await openStore(context.env, settings);
-  // The service's own transport: every connection goes through the SSRF guard.
-  const transport = nodeTransport({ guard: serviceGuard(settings.allowed, true) });
+  const node = await nodeCoreParts(context, settings, log, 'serve');
   const continuation = new InProcessContinuation(log);
-  const { app, check } = createServer({
-    settings,
-    transport,
-    credentials: await loadRegistryAuth(context.env),
-    store: opened.store,
-    continuation,
-    log,
-    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-    userAgent: context.userAgent,
-  });
+  const { app, check } = createServer({ ...node.parts, continuation });
 
   const server = serveNode({ fetch: app.fetch, port, hostname: values.host });
   await new Promise<void>((resolve, reject) => {
@@ -47,9 +32,9 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   });
   const address = server.address();
   const listening = typeof address === 'object' && address ? `http://${values.host}:${address.port}` : `http://${values.host}:${port}`;
-  context.stderr(`imagesync ${listening} (state: ${opened.description})`);
+  context.stderr(`imagesync ${listening} (state: ${node.store.description})`);
   if (generated) context.stderr(`API token (set IMAGESYNC_API_TOKEN to choose your own): ${settings.tokens[0]}`);
-  log('info', 'listening', { url: listening, store: opened.embedded ? 'embedded' : 'external', table: settings.table, check_interval_ms: settings.checkIntervalMs });
+  log('info', 'listening', { url: listening, store: node.store.embedded ? 'embedded' : 'external', table: settings.table, check_interval_ms: settings.checkIntervalMs });
 
   // The scheduled check, in-process: once shortly after start (finishing what a previous process
   // left half done), then every IMAGESYNC_CHECK_INTERVAL; never two runs at once.
@@ -75,7 +60,6 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await continuation.drain();
   await running;
-  await opened.close();
-  await transport.close();
+  await node.close();
   return 0;
 }

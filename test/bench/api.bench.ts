@@ -17,7 +17,7 @@ const token = 'bench-token';
 async function main(): Promise<void> {
   const [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
   const dataDir = await mkdtemp(join(tmpdir(), 'imagesync-api-bench-'));
-  const server = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/cli.mjs', 'serve', '--port', '0'], {
+  const server = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), process.env.BENCH_CLI ?? 'dist/cli.mjs', 'serve', '--port', '0'], {
     env: { ...process.env, IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: token, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

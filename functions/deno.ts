@@ -18,7 +18,7 @@ declare const Deno: {
   serve(
     options: { port: number; hostname: string; onListen?: (address: { hostname: string; port: number }) => void },
     handler: (request: Request) => Response | Promise<Response>,
-  ): { finished: Promise<void> };
+  ): { finished: Promise<void>; shutdown(): Promise<void> };
 };
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string', default: '8787' }, host: { type: 'string', default: '127.0.0.1' } } });
@@ -33,17 +33,18 @@ const generated = settings.tokens.length === 0;
 if (generated) settings.tokens = [crypto.randomUUID().replaceAll('-', '')];
 const client = dynamoClient(env);
 await ensureTable(client, settings.table);
-const { app } = createServer({
+const continuation = new InProcessContinuation(log);
+const { app, engine } = createServer({
   settings,
   transport: fetchTransport({ guard: serviceGuard(settings.allowed, true) }),
   credentials: await loadRegistryAuth(env),
   store: new DynamoRecordStore({ client, table: settings.table }),
-  continuation: new InProcessContinuation(log),
+  continuation,
   log,
-  owner: `deno:${process.pid}:${crypto.randomUUID().slice(0, 6)}`,
+  worker: `deno:${process.pid}:${crypto.randomUUID().slice(0, 6)}`,
   userAgent: 'imagesync/0.1.0 deno',
 });
-Deno.serve(
+const server = Deno.serve(
   {
     port: Number(values.port),
     hostname: values.host!,
@@ -54,3 +55,19 @@ Deno.serve(
   },
   app.fetch,
 );
+
+// A bounded stop, as on Node: no new requests, IMAGESYNC_SHUTDOWN_GRACE for running jobs, then
+// they are stopped (leases released) and the process exits.
+const shutDown = async () => {
+  log('info', 'stopping', { running_jobs: engine.running, grace_ms: settings.shutdownGraceMs });
+  const late = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
+  const finished = await Promise.race([Promise.all([server.shutdown(), continuation.drain()]).then(() => true), late(settings.shutdownGraceMs)]);
+  if (!finished) {
+    log('warn', 'grace period over: stopping the jobs still running', { running_jobs: engine.running });
+    await Promise.race([engine.stop(new Error('the service is shutting down')), late(5_000)]);
+  }
+  client.destroy();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutDown());
+process.once('SIGINT', () => void shutDown());

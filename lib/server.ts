@@ -12,6 +12,7 @@ import type { RecordStore } from './store/types.ts';
 import type { Continuation } from './sync/continuation.ts';
 import { SyncEngine } from './sync/engine.ts';
 import { ImageService } from './sync/service.ts';
+import { DEFAULT_STALL } from './transport/stall.ts';
 import type { Transport } from './transport/types.ts';
 
 export interface CoreParts {
@@ -20,12 +21,13 @@ export interface CoreParts {
   credentials: CredentialStore;
   store: RecordStore;
   log: Logger;
-  /** This worker's name in sync leases. */
-  owner: string;
+  /** This worker's name: its jobs' lease tokens start with it. */
+  worker: string;
   userAgent?: string;
 }
 
 export interface Core {
+  store: RecordStore;
   clients: RegistryClients;
   engine: SyncEngine;
   /** One run of the scheduled check; `deadline` (epoch ms) and `signal` stop it early. */
@@ -39,10 +41,19 @@ export function createCore(parts: CoreParts): Core {
     credentials: parts.credentials,
     isInsecure: settings.isInsecure,
     userAgent: parts.userAgent,
+    stall: { ...DEFAULT_STALL, ms: settings.stallTimeoutMs },
     onRetry: (event) => log('info', 'registry retry', { ...event }),
   });
-  const engine = new SyncEngine({ store, clients, owner: parts.owner, log, leaseMs: settings.leaseMs });
-  return { clients, engine, check: (options = {}) => runCheck({ store, engine, clients, log, ...options }) };
+  const engine = new SyncEngine({
+    store,
+    clients,
+    worker: parts.worker,
+    log,
+    leaseMs: settings.leaseMs,
+    syncTimeoutMs: settings.syncTimeoutMs,
+    limits: settings.limits,
+  });
+  return { store, clients, engine, check: (options = {}) => runCheck({ store, engine, clients, log, ...options }) };
 }
 
 export interface ServerParts extends CoreParts {

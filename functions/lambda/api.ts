@@ -54,15 +54,17 @@ async function start(): Promise<Runtime> {
   return { server, continuation, log, http: handle(server.app) };
 }
 
-/** An asynchronous invocation: sync until the invocation's end is near, then pass it on again. */
+/** An asynchronous invocation: finish the record's job until the invocation's end is near, then pass it on again. */
 async function finishSync({ server, continuation, log }: Runtime, id: string): Promise<{ outcome: string }> {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(new Error('invocation time running out')), Math.max(0, deadline - Date.now() - RESERVE_MS));
   try {
-    const outcome = await server.engine.sync(id, stop.signal);
+    const record = await server.store.get(id);
+    const done = record?.status === 'deleting' ? server.engine.remove(id, { signal: stop.signal, joinUntil: Date.now() }) : server.engine.sync(id, { signal: stop.signal, joinUntil: Date.now() });
+    const outcome = await done;
     // Still not done (a very large image): the next invocation goes on from what arrived.
     if (outcome.kind === 'interrupted') await continuation.handOff({ id, done: Promise.resolve(outcome), abort: () => {} });
-    log('info', 'async sync', { id, outcome: outcome.kind });
+    log('info', 'async job', { id, outcome: outcome.kind });
     return { outcome: outcome.kind };
   } finally {
     clearTimeout(timer);

@@ -17,6 +17,6 @@ export async function lambdaCoreParts(env: Record<string, string | undefined>, s
     credentials: await loadRegistryAuth(env),
     store: new DynamoRecordStore({ client: dynamoClient(env), table: settings.table }),
     log,
-    owner: `${role}:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${crypto.randomUUID().slice(0, 8)}`,
+    worker: `${role}:${env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${crypto.randomUUID().slice(0, 8)}`,
   };
 }

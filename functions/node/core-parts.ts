@@ -29,7 +29,7 @@ export async function nodeCoreParts(context: CommandContext, settings: Settings,
       credentials: await loadRegistryAuth(context.env),
       store: store.store,
       log,
-      owner: `${hostname()}:${process.pid}:${role}:${randomBytes(3).toString('hex')}`,
+      worker: `${hostname()}:${process.pid}:${role}:${randomBytes(3).toString('hex')}`,
       userAgent: context.userAgent,
     };
     return {

@@ -7,9 +7,10 @@ import { serve as serveNode } from '@hono/node-server';
 import type { CommandContext } from '../../lib/cli/copy-command.ts';
 import { UsageError } from '../../lib/cli/errors.ts';
 import { readSettings } from '../../lib/config/settings.ts';
-import { jsonLogger } from '../../lib/log.ts';
+import { jsonLogger, type Logger } from '../../lib/log.ts';
 import { createServer } from '../../lib/server.ts';
 import { InProcessContinuation } from '../../lib/sync/continuation.ts';
+import type { SyncEngine } from '../../lib/sync/engine.ts';
 import { nodeCoreParts } from './core-parts.ts';
 
 export async function serve(args: string[], context: CommandContext): Promise<number> {
@@ -23,7 +24,7 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
 
   const node = await nodeCoreParts(context, settings, log, 'serve');
   const continuation = new InProcessContinuation(log);
-  const { app, check } = createServer({ ...node.parts, continuation });
+  const { app, check, engine } = createServer({ ...node.parts, continuation });
 
   const server = serveNode({ fetch: app.fetch, port, hostname: values.host });
   await new Promise<void>((resolve, reject) => {
@@ -53,13 +54,51 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  log('info', 'stopping', { running_syncs: continuation.size });
   clearTimeout(first);
   clearInterval(every);
-  stopChecks.abort(new Error('shutting down'));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await continuation.drain();
-  await running;
-  await node.close();
+  await shutDown({ log, grace: settings.shutdownGraceMs, running: () => running, stopChecks, server, continuation, engine });
+  await within(node.close(), 5_000);
   return 0;
+}
+
+/**
+ * A bounded stop: no new requests; running jobs get IMAGESYNC_SHUTDOWN_GRACE to finish; then they
+ * are stopped (their leases released, records left `syncing` for the next worker) and requests
+ * still open are answered or cut.
+ */
+async function shutDown(parts: {
+  log: Logger;
+  grace: number;
+  running: () => Promise<unknown> | undefined;
+  stopChecks: AbortController;
+  server: ReturnType<typeof serveNode>;
+  continuation: InProcessContinuation;
+  engine: SyncEngine;
+}): Promise<void> {
+  const { log, grace, stopChecks, server, continuation, engine } = parts;
+  const started = Date.now();
+  log('info', 'stopping', { running_jobs: engine.running, grace_ms: grace });
+  stopChecks.abort(new Error('shutting down'));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  if ('closeIdleConnections' in server) server.closeIdleConnections();
+  const finished = await within(Promise.all([continuation.drain(), parts.running(), closed]), grace);
+  if (!finished) {
+    log('warn', 'grace period over: stopping the jobs still running', { running_jobs: engine.running });
+    await within(engine.stop(new Error('the service is shutting down')), 5_000);
+    // Requests waiting on those jobs answer now; whatever is still open is cut.
+    await within(closed, 2_000);
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  }
+  log('info', 'stopped', { ms: Date.now() - started });
+}
+
+/** True when `promise` settles within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

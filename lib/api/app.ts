@@ -74,7 +74,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   app.post('/v1/images', async (c) => {
     const spec = parseImageSpec(await jsonBody(c), options.policy);
-    const answer = await service.create(spec, wantsWait(c));
+    const answer = await service.create(spec, service.begin(wantsWait(c)));
     return c.json(publicRecord(answer.record), answer.status);
   });
 
@@ -88,7 +88,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   app.get('/v1/images/:id', async (c) => {
     const id = recordIdParam(c);
-    const record = await service.read(id);
+    const record = await service.read(id, service.begin(true));
     if (!record) throw notFound(`no record ${id}`);
     return c.json(publicRecord(record));
   });
@@ -96,24 +96,26 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   app.put('/v1/images/:id', async (c) => {
     const id = recordIdParam(c);
     const spec = parseImageSpec(await jsonBody(c), options.policy);
-    const answer = await service.replace(id, spec, wantsWait(c));
+    const answer = await service.replace(id, spec, service.begin(wantsWait(c)));
     if (!answer) throw notFound(`no record ${id}`);
     return c.json(publicRecord(answer.record), answer.status === 201 ? 200 : answer.status);
   });
 
   app.delete('/v1/images/:id', async (c) => {
     const id = recordIdParam(c);
-    const { removed, left } = await service.remove(id);
-    if (!removed) throw notFound(`no record ${id}`);
+    const removal = await service.remove(id, service.begin(true));
+    if (removal.outcome === 'absent') throw notFound(`no record ${id}`);
+    // Still going on (a sync elsewhere letting go, a long deletion): the record says where it is.
+    if (removal.outcome === 'pending') return c.json(publicRecord(removal.record), 202);
     // 204 has no body: what a registry refused to delete is said in a header (and the log),
     // in printable ASCII (a header must be bytes; registries' messages need not be).
-    if (left.length > 0) c.header('x-imagesync-left', left.join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 2000));
+    if (removal.left.length > 0) c.header('x-imagesync-left', removal.left.join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 2000));
     return c.body(null, 204);
   });
 
   app.post('/v1/images/:id/sync', async (c) => {
     const id = recordIdParam(c);
-    const answer = await service.checkNow(id, wantsWait(c));
+    const answer = await service.checkNow(id, service.begin(wantsWait(c)));
     if (!answer) throw notFound(`no record ${id}`);
     return c.json(publicRecord(answer.record), answer.status === 201 ? 200 : answer.status);
   });

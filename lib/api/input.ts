@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
 import { ApiError, badRequest } from './problem.ts';
 import { recordId } from './ids.ts';
+import { verifiableDigestProblem } from '../util/digest.ts';
 import type { ImageSpec } from '../sync/spec.ts';
 
 const reference = (name: string) =>
@@ -34,6 +35,9 @@ export function parseImageSpec(body: unknown, policy: InputPolicy): ImageSpec {
   const { source, destination } = parsed.data;
   const sourceRef = parse('source', source);
   const destinationRef = parse('destination', destination);
+  // The grammar admits algorithms no one can verify a copy against (sha384:, sha256+b64u:).
+  const unverifiable = sourceRef.digest === undefined ? undefined : verifiableDigestProblem(sourceRef.digest);
+  if (unverifiable) throw badRequest('invalid-source', `source ${JSON.stringify(source)}: ${unverifiable}`);
   if (destinationRef.digest) throw badRequest('invalid-destination', `destination ${JSON.stringify(destination)} must be a tag, not a digest: the tag is what imagesync keeps current`);
   for (const [role, ref] of [['source', sourceRef], ['destination', destinationRef]] as const) {
     if (policy.allowed && !policy.allowed(ref.registry)) {

@@ -1,6 +1,9 @@
 // Decides what Authorization header a registry request carries, learning from 401 challenges.
 // One Authenticator per registry host: it keeps the last challenge and the tokens it earned,
-// keyed by realm, service and scopes, so parallel requests share one token fetch.
+// keyed by realm, service and scopes, so parallel requests share one token fetch. A failed
+// fetch caches nothing and forgets its challenge, so the next request asks the registry again.
+// Challenges are to come from the registry's own answers: the client filters out the rest.
+import { RegistryProtocolError } from '../registry/errors.ts';
 import type { HttpResponse, Transport } from '../transport/types.ts';
 import { parseChallenges, type Challenge } from './challenge.ts';
 import { basicAuthorization, type Credential } from './credentials.ts';
@@ -79,29 +82,52 @@ export class Authenticator {
     if (cached && cached.expiresAt > this.now()) return cached;
     const inFlight = this.pending.get(key);
     if (inFlight) return inFlight;
-    const realm = challenge.params.realm;
-    if (!realm) throw new Error(`${this.options.registry} asked for a bearer token without naming a realm`);
-    let realmUrl: URL;
-    try {
-      realmUrl = new URL(realm);
-    } catch {
-      throw new Error(`${this.options.registry} named a token realm that is not a URL`);
-    }
-    this.options.checkUrl?.(realmUrl);
-    const fetching = fetchToken(
-      this.options.transport,
-      { registry: this.options.registry, realm, service: challenge.params.service, scopes: wanted, credential: this.options.credential, signal },
-      this.now,
-    )
+    const fetching = this.fetch(challenge, wanted, signal)
       // Cached before the pending entry goes, so no caller falls into the gap and fetches again.
       .then((token) => {
         this.tokens.set(key, token);
         return token;
       })
+      .catch((error: unknown) => {
+        this.forget(challenge);
+        throw error;
+      })
       .finally(() => this.pending.delete(key));
     this.pending.set(key, fetching);
     return fetching;
   }
+
+  private async fetch(challenge: Challenge, scopes: string[], signal?: AbortSignal): Promise<BearerToken> {
+    const realm = challenge.params.realm;
+    const fail = (problem: string): never => {
+      throw new RegistryProtocolError(this.options.registry, 'authenticate', problem, { field: 'WWW-Authenticate', status: 401 });
+    };
+    if (!realm) return fail('a bearer challenge without a realm');
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      return fail('a token realm that is not a URL');
+    }
+    this.options.checkUrl?.(realmUrl);
+    const { registry, transport, credential } = this.options;
+    return fetchToken(transport, { registry, realm, service: challenge.params.service, scopes, credential, signal }, this.now);
+  }
+
+  /**
+   * Drops a challenge whose token could not be had (realm refused, token service down or
+   * refusing): kept, it would fail every later request before the registry is even asked.
+   * Without it the next request goes to the registry and learns its challenge afresh.
+   */
+  private forget(failed: Challenge): void {
+    // Compared by content: a parallel 401 may have stored an equal challenge meanwhile.
+    if (this.challenge && sameAuthority(this.challenge, failed)) this.challenge = undefined;
+  }
+}
+
+/** Same scheme, realm and service: the same token service, whatever scope it hinted. */
+function sameAuthority(a: Challenge, b: Challenge): boolean {
+  return a.scheme === b.scheme && a.params.realm === b.params.realm && a.params.service === b.params.service;
 }
 
 function tokenKey(challenge: Challenge, scopes: string[]): string {

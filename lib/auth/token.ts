@@ -29,17 +29,20 @@ export async function fetchToken(transport: Transport, request: TokenRequest, no
   let response: HttpResponse;
   const started = now();
   if (credential?.kind === 'identity') {
-    // An identity token is an OAuth2 refresh token: exchange it with a POST.
+    // An identity token is an OAuth2 refresh token: exchange it with a POST, at this realm only.
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.token, client_id: 'imagesync' });
     if (request.service) form.set('service', request.service);
     if (request.scopes.length) form.set('scope', request.scopes.join(' '));
     headers['content-type'] = 'application/x-www-form-urlencoded';
-    response = await transport({ method: 'POST', url: realm.href, headers, body: new TextEncoder().encode(form.toString()), signal: request.signal });
+    const body = new TextEncoder().encode(form.toString());
+    response = await transport({ method: 'POST', url: realm.href, headers, body, signal: request.signal, crossOriginRedirect: 'refuse' });
   } else {
     if (request.service) realm.searchParams.set('service', request.service);
     for (const scope of request.scopes) realm.searchParams.append('scope', scope);
-    if (credential?.kind === 'basic') headers.authorization = basicAuthorization(credential.username, credential.password);
-    response = await transport({ method: 'GET', url: realm.href, headers, signal: request.signal });
+    const basic = credential?.kind === 'basic';
+    if (basic) headers.authorization = basicAuthorization(credential.username, credential.password);
+    // Credentials are for this realm only; an anonymous request may follow the service anywhere.
+    response = await transport({ method: 'GET', url: realm.href, headers, signal: request.signal, crossOriginRedirect: basic ? 'refuse' : 'follow' });
   }
   if (response.status < 200 || response.status > 299) {
     const error = await errorFromResponse(`${request.registry} token service ${realm.host}`, operation, response);

@@ -10,7 +10,6 @@ import type { Logger } from '../log.ts';
 import { parseReference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import type { RecordStore, StoredRecord } from '../store/types.ts';
-import { Deletion } from '../sync/deletion.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { describeError } from '../sync/errors.ts';
 import { judge } from '../sync/inspect.ts';
@@ -110,16 +109,12 @@ async function readAll(store: RecordStore, segments: number): Promise<StoredReco
 }
 
 class RecordCheck {
-  private readonly deletion: Deletion;
-
   constructor(
     private readonly options: CheckOptions,
     private readonly perRegistry: KeyedLimiter,
     private readonly signal: AbortSignal,
     private readonly now: () => number,
-  ) {
-    this.deletion = new Deletion(options.store, options.clients, options.log);
-  }
+  ) {}
 
   async check(record: StoredRecord): Promise<Outcome> {
     const { store, engine, clients, log } = this.options;
@@ -150,7 +145,8 @@ class RecordCheck {
       return 'skipped';
     }
     log('info', 'check: sync', { id: record.id, reason });
-    const outcome = await this.perRegistry.run(`sync:${source}`, () => engine.sync(record.id, this.signal));
+    // Another job already on it (a request's, another run's): nothing to add.
+    const outcome = await this.perRegistry.run(`sync:${source}`, () => engine.sync(record.id, { signal: this.signal, joinUntil: this.now() }));
     if (outcome.kind === 'synced') return 'synced';
     if (outcome.kind === 'failed') return 'failed';
     return 'skipped';
@@ -164,16 +160,12 @@ class RecordCheck {
   }
 
   private async finishDeletion(record: StoredRecord): Promise<Outcome> {
-    const { store, engine, log } = this.options;
-    const leased = await store.acquireLease(record.id, engine.owner, engine.leaseMs);
-    if (!leased) return 'skipped';
-    try {
-      await this.deletion.finish(leased);
-      return 'deleted';
-    } catch (error) {
-      await store.releaseLease(record.id, engine.owner).catch(() => undefined);
-      log('warn', 'check: deletion still unfinished', { id: record.id, error: describeError(error) });
+    const outcome = await this.options.engine.remove(record.id, { signal: this.signal, joinUntil: this.now() });
+    if (outcome.kind === 'removed') return 'deleted';
+    if (outcome.kind === 'failed') {
+      this.options.log('warn', 'check: deletion still unfinished', { id: record.id, error: describeError(outcome.error) });
       return 'failed';
     }
+    return 'skipped';
   }
 }

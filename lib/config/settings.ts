@@ -4,6 +4,7 @@ import { insecureHosts } from './insecure.ts';
 import type { Env } from './registry-auth.ts';
 import { ConfigError } from './errors.ts';
 import { parseTokens } from '../api/auth.ts';
+import { DEFAULT_LIMITS, type CopyLimits } from '../copy/limits.ts';
 
 export interface Settings {
   tokens: string[];
@@ -17,6 +18,14 @@ export interface Settings {
   requestBudgetMs: number;
   /** How long a sync lease lasts unrenewed: a dead worker's records wait this long. */
   leaseMs: number;
+  /** The longest one sync or deletion job may run (on Lambda, the invocation ends it sooner). */
+  syncTimeoutMs: number;
+  /** A stream that moves too little for this long has stalled: its host is named and the request ends. */
+  stallTimeoutMs: number;
+  /** After SIGTERM/SIGINT, how long `serve` lets running jobs finish before it stops them. */
+  shutdownGraceMs: number;
+  /** Bounds on one image: distinct manifests, and indexes nested in indexes. */
+  limits: CopyLimits;
 }
 
 export function readSettings(env: Env): Settings {
@@ -29,7 +38,23 @@ export function readSettings(env: Env): Settings {
     checkIntervalMs: duration('IMAGESYNC_CHECK_INTERVAL', env.IMAGESYNC_CHECK_INTERVAL, '15m'),
     requestBudgetMs: duration('IMAGESYNC_REQUEST_BUDGET', env.IMAGESYNC_REQUEST_BUDGET, '50s'),
     leaseMs: duration('IMAGESYNC_SYNC_LEASE', env.IMAGESYNC_SYNC_LEASE, '60s'),
+    syncTimeoutMs: duration('IMAGESYNC_SYNC_TIMEOUT', env.IMAGESYNC_SYNC_TIMEOUT, '30m'),
+    stallTimeoutMs: duration('IMAGESYNC_STALL_TIMEOUT', env.IMAGESYNC_STALL_TIMEOUT, '30s'),
+    shutdownGraceMs: duration('IMAGESYNC_SHUTDOWN_GRACE', env.IMAGESYNC_SHUTDOWN_GRACE, '10s'),
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxManifests: count('IMAGESYNC_MAX_MANIFESTS', env.IMAGESYNC_MAX_MANIFESTS, DEFAULT_LIMITS.maxManifests, 100_000),
+      maxDepth: count('IMAGESYNC_MAX_INDEX_DEPTH', env.IMAGESYNC_MAX_INDEX_DEPTH, DEFAULT_LIMITS.maxDepth, 16),
+    },
   };
+}
+
+/** A whole number from 1 to `max`. */
+export function count(name: string, value: string | undefined, fallback: number, max: number): number {
+  const text = (value ?? '').trim();
+  if (text === '') return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new ConfigError(`${name} must be a whole number from 1 to ${max}, not ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -6,6 +6,7 @@ import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/media-types.ts';
 import { NetworkError } from '../transport/errors.ts';
+import { stallBehind, watchStalls } from '../transport/stall.ts';
 import { backoffDelay, defaultRetryPolicy, isRetryableStatus, sleep } from '../transport/retry.ts';
 import { VerifyingStream } from '../util/digest.ts';
 import type { CopyEventHandler } from './events.ts';
@@ -75,16 +76,21 @@ async function stream(context: BlobCopyContext, blob: Descriptor, upload: Upload
   const verifier = new VerifyingStream(blob.digest, blob.size, `${source.registry}: blob ${context.sourceRepository}@${blob.digest}`);
   // Ends the source GET whatever happens to the upload, so no connection is left half-read.
   const done = new AbortController();
-  const verified = body.pipeThrough(verifier, { signal: AbortSignal.any([signal, done.signal]) });
+  const piped = body.pipeThrough(verifier, { signal: AbortSignal.any([signal, done.signal]) });
+  // The GET's body is watched for a stalling source; this watches the destination taking it, and
+  // stops the upload when it stalls (a destination that reads nothing blocks the upload for good).
+  const stalled = new AbortController();
+  const verified = watchStalls(piped, { policy: destination.stall, consumer: destination.registry, onStall: (error) => stalled.abort(error) });
+  const uploading = AbortSignal.any([signal, stalled.signal]);
   try {
     if (destination.chunkedUploadSize !== undefined) {
-      await putBlobChunked(destination, repository, upload, blob.digest, blob.size, verified, destination.chunkedUploadSize, signal);
+      await putBlobChunked(destination, repository, upload, blob.digest, blob.size, verified, destination.chunkedUploadSize, uploading);
     } else {
-      await putBlob(destination, repository, upload, blob.digest, blob.size, verified, signal);
+      await putBlob(destination, repository, upload, blob.digest, blob.size, verified, uploading);
     }
   } catch (error) {
-    // Whatever the transport made of it, a digest mismatch is the real story.
-    throw verifier.failure ?? error;
+    // Whatever the transport made of it, a digest mismatch or a stall (of either end) is the real story.
+    throw verifier.failure ?? stallBehind(error) ?? error;
   } finally {
     done.abort();
   }

@@ -16,3 +16,18 @@ export class SourceNotFoundError extends Error {
 export function sourceNotFound(source: Reference, error: unknown): unknown {
   return error instanceof NotFoundError ? new SourceNotFoundError(source, error) : error;
 }
+
+/**
+ * The image exceeds a bound on the work one copy may do (manifests, index depth, manifest bytes):
+ * whoever publishes an image must not be able to make a mirror do unbounded work. The API
+ * answers 502, naming the bound and the setting that raises it.
+ */
+export class ImageLimitError extends Error {
+  override readonly name = 'ImageLimitError';
+  constructor(
+    readonly registry: string,
+    message: string,
+  ) {
+    super(`${registry}: ${message}`);
+  }
+}

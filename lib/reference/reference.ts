@@ -215,6 +215,38 @@ export function validateTag(tagValue: string): string {
   return tagValue;
 }
 
+/**
+ * Throws InvalidReferenceError unless `repository` is a well-formed repository path without its
+ * registry ('library/busybox', 'team/app'): what may go between '/v2/' and '/manifests/'.
+ */
+export function validateRepositoryPath(repository: string): string {
+  const problem = repositoryProblem(repository);
+  if (problem !== undefined) throw new InvalidReferenceError(repository, problem);
+  return repository;
+}
+
+// The same checks answering with the reason instead of throwing, for callers that raise their
+// own error (a registry's answer that breaks the grammar is the registry's fault, not the user's).
+
+/** Why `digest` is not a well-formed digest; undefined when it is. */
+export function digestProblem(digest: string): string | undefined {
+  return reasonOf((fail) => checkDigest(digest, fail));
+}
+
+/** Why `tagValue` is not a well-formed tag; undefined when it is. */
+export function tagProblem(tagValue: string): string | undefined {
+  return reasonOf((fail) => checkTag(tagValue, fail));
+}
+
+/** Why `repository` is not a well-formed repository path (without registry); undefined when it is. */
+export function repositoryProblem(repository: string): string | undefined {
+  return reasonOf((fail) => {
+    if (repository === '') fail('empty repository name');
+    checkPath(repository, '', '', fail);
+    if (repository.length > NAME_MAX_LENGTH) fail(`repository name longer than ${NAME_MAX_LENGTH} characters (${repository.length})`);
+  });
+}
+
 /** True for 'localhost', '127.x.y.z' and '[::1]' (any spelling of it), with or without a port. */
 export function isLoopbackHost(registry: string): boolean {
   const host = hostWithoutPort(registry.trim()).toLowerCase();
@@ -411,6 +443,21 @@ function isIpv6Loopback(address: string): boolean {
   if (halves.length === 2 ? missing < 1 : missing !== 0) return false;
   const groups = [...head, ...Array<string>(missing).fill('0'), ...tail].map((g) => parseInt(g, 16));
   return groups.every((g, i) => g === (i === 7 ? 1 : 0));
+}
+
+// Runs a check and returns the reason it failed with, if it did.
+function reasonOf(check: (fail: Fail) => void): string | undefined {
+  const failed = { reason: '' };
+  try {
+    check((reason) => {
+      failed.reason = reason;
+      throw failed;
+    });
+    return undefined;
+  } catch (error) {
+    if (error === failed) return failed.reason;
+    throw error;
+  }
 }
 
 // Quotes a value for an error message; long values are shortened.

@@ -1,19 +1,21 @@
 // Blobs: HEAD to learn whether a repository has one, GET to stream it, DELETE to unlink it.
+import { validateDigest, validateRepositoryPath } from '../reference/reference.ts';
 import { discard } from '../transport/types.ts';
 import { repositoryScope, type RegistryClient } from './client.ts';
 
-function blobPath(repository: string, digest: string): string {
-  return `/v2/${repository}/blobs/${digest}`;
+/** `/v2/<repository>/blobs/<digest>`, refusing (InvalidReferenceError) anything outside the grammar. */
+export function blobPath(repository: string, digest: string): string {
+  return `/v2/${validateRepositoryPath(repository)}/blobs/${validateDigest(digest)}`;
 }
 
-/** The blob's size when the repository has it, undefined when it does not. */
+/** The blob's size when the repository has it (-1 when not announced), undefined when it does not. */
 export async function headBlob(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
   const response = await client.send({ method: 'HEAD', path: blobPath(repository, digest), scopes: [repositoryScope(repository, 'pull')], signal });
   if (response.status === 404) return undefined;
   if (response.status !== 200) throw await client.error(`HEAD blob ${repository}@${digest}`, response);
   await discard(response);
   const length = response.headers.get('content-length');
-  return length === null ? -1 : Number(length);
+  return length !== null && /^\d{1,15}$/.test(length) ? Number(length) : -1;
 }
 
 /** The blob's bytes as a stream (redirects to object storage followed without credentials). */

@@ -6,7 +6,8 @@ import { registryApiHost } from '../reference/reference.ts';
 import { RefusedUrlError } from '../transport/errors.ts';
 import { withRedirects } from '../transport/redirect.ts';
 import { defaultRetryPolicy, withRetries, type RetryEvent, type RetryPolicy } from '../transport/retry.ts';
-import { discard, isReplayable, type Body, type HttpResponse, type Transport } from '../transport/types.ts';
+import { DEFAULT_STALL, watchStalls, type StallPolicy } from '../transport/stall.ts';
+import { answeredUrl, discard, isReplayable, type Body, type HttpResponse, type Transport } from '../transport/types.ts';
 import { AuthenticationError, errorFromResponse, type RegistryError } from './errors.ts';
 
 export interface RegistryClientOptions {
@@ -20,6 +21,8 @@ export interface RegistryClientOptions {
   /** Further policy for every URL contacted (redirect targets, token realms, upload locations). */
   checkUrl?: (url: URL) => void;
   userAgent?: string;
+  /** When a response body (or an upload) that moves too little has stalled. */
+  stall?: StallPolicy;
 }
 
 export interface RegistryRequest {
@@ -39,7 +42,10 @@ export class RegistryClient {
   chunkedUploadSize?: number;
   /** The registry's last word on its pull rate limit (Docker Hub: `ratelimit-remaining: 76;w=21600`). */
   rateLimit?: { remaining: number; at: number };
+  readonly stall: StallPolicy;
   private readonly http: Transport;
+  /** The origin of baseUrl (a default port spelled out in the registry name is dropped). */
+  private readonly origin: string;
   private authenticator?: { key: string; value: Authenticator };
 
   constructor(
@@ -49,6 +55,8 @@ export class RegistryClient {
   ) {
     const host = registryApiHost(registry);
     this.baseUrl = `${options.isInsecure(host) ? 'http' : 'https'}://${host}`;
+    this.origin = new URL(this.baseUrl).origin;
+    this.stall = options.stall ?? DEFAULT_STALL;
     const checkUrl = (url: URL) => this.checkUrl(url);
     this.http = withRedirects(withRetries(options.transport, options.retry ?? defaultRetryPolicy, { onRetry: options.onRetry }), { checkUrl });
   }
@@ -65,15 +73,18 @@ export class RegistryClient {
   /** Sends a request with authorization, re-authenticating once when the registry answers 401. */
   async send(request: RegistryRequest): Promise<HttpResponse> {
     const url = new URL(request.path, this.baseUrl);
-    if (url.origin !== this.baseUrl) this.checkUrl(url);
+    if (url.origin !== this.origin) this.checkUrl(url);
     // Credentials go only to the registry's own origin.
-    const authenticator = url.origin === this.baseUrl ? await this.auth() : undefined;
+    const authenticator = url.origin === this.origin ? await this.auth() : undefined;
     for (let attempt = 0; ; attempt++) {
       const authorization = await authenticator?.authorization(request.scopes, request.signal);
       const headers: Record<string, string> = { ...request.headers };
       if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
       if (authorization) headers.authorization = authorization;
-      const response = await this.http({ method: request.method, url: url.href, headers, body: request.body, signal: request.signal });
+      const response = this.watched(await this.http({ method: request.method, url: url.href, headers, body: request.body, signal: request.signal }), url.href);
+      // Only the registry's own answers count: a 401 from where a redirect led (object storage, or
+      // a hostile host) would otherwise send our credentials to its realm, its rate limit mislead.
+      if (answeredUrl(response, url.href).origin !== this.origin) return response;
       const remaining = response.headers.get('ratelimit-remaining');
       if (remaining !== null && /^\d+/.test(remaining)) this.rateLimit = { remaining: Number.parseInt(remaining, 10), at: Date.now() };
       if (response.status !== 401 || !authenticator) return response;
@@ -84,12 +95,25 @@ export class RegistryClient {
     }
   }
 
+  /** The answer with its body watched for stalls, charged to the host that sends it. */
+  private watched(response: HttpResponse, requestUrl: string): HttpResponse {
+    if (!response.body) return response;
+    const producer = answeredUrl(response, requestUrl).host;
+    return { status: response.status, headers: response.headers, url: response.url, body: watchStalls(response.body, { policy: this.stall, producer }) };
+  }
+
   /** The error for an unexpected answer, saying when no credentials were configured. */
   async error(operation: string, response: HttpResponse): Promise<RegistryError> {
     const error = await errorFromResponse(this.registry, operation, response);
     if (error instanceof AuthenticationError) {
-      const configured = (await this.auth()).hasCredential;
-      error.message += configured ? ` (the credentials for ${this.registry} were refused)` : ` (no credentials configured for ${this.registry})`;
+      const from = response.url ? new URL(response.url) : undefined;
+      if (from && from.origin !== this.origin) {
+        // Not the registry's verdict on our credentials (which were not sent there).
+        error.message += ` (answered by ${from.host}, not ${this.registry})`;
+      } else {
+        const configured = (await this.auth()).hasCredential;
+        error.message += configured ? ` (the credentials for ${this.registry} were refused)` : ` (no credentials configured for ${this.registry})`;
+      }
     }
     return error;
   }

@@ -34,6 +34,25 @@ export class NotFoundError extends RegistryError {
   override name = 'NotFoundError';
 }
 
+/**
+ * The registry answered something that breaks the protocol: a manifest that is not JSON or too
+ * large, a malformed descriptor, a missing or malformed header it must send, a tag list that
+ * leads elsewhere. Not retried (the same answer would come again); the API answers 502.
+ */
+export class RegistryProtocolError extends RegistryError {
+  override name = 'RegistryProtocolError';
+  /** Where in the answer: a header ('Docker-Content-Digest'), or a JSON path ('layers[3].digest'). */
+  readonly field?: string;
+  readonly problem: string;
+
+  constructor(registry: string, operation: string, problem: string, options: { field?: string; status?: number; cause?: unknown } = {}) {
+    super(registry, operation, options.status ?? 200, [], { cause: options.cause });
+    this.field = options.field;
+    this.problem = problem;
+    this.message = `${registry}: ${operation}: ${options.field ? `${options.field}: ` : ''}${problem}`;
+  }
+}
+
 /** What a bare status means, for answers without an OCI error body (HEAD has none). */
 const statusCodes: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -63,6 +82,10 @@ export async function errorFromResponse(registry: string, operation: string, res
   return new RegistryError(registry, operation, response.status, errors);
 }
 
+// Codes are short upper-case words (MANIFEST_UNKNOWN); anything else is not echoed into messages.
+const OCI_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const CONTROL = /[\u0000-\u001f\u007f]+/g;
+
 async function readOciErrors(response: HttpResponse): Promise<OciErrorDetail[]> {
   try {
     // Error documents are small; anything bigger is not one worth reading.
@@ -71,9 +94,10 @@ async function readOciErrors(response: HttpResponse): Promise<OciErrorDetail[]> 
     if (!Array.isArray(json.errors)) return [];
     return json.errors
       .filter((e): e is { code: unknown; message?: unknown } => e !== null && typeof e === 'object')
+      .slice(0, 10)
       .map((e) => ({
-        code: String(e.code ?? 'UNKNOWN'),
-        message: typeof e.message === 'string' ? e.message.slice(0, 200) : undefined,
+        code: typeof e.code === 'string' && OCI_CODE.test(e.code) ? e.code : 'UNKNOWN',
+        message: typeof e.message === 'string' ? e.message.slice(0, 200).replace(CONTROL, ' ') : undefined,
       }));
   } catch {
     return [];

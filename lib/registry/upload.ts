@@ -1,9 +1,10 @@
 // Blob uploads (OCI distribution spec, "Pushing blobs"): cross-repository mount, a monolithic
 // PUT streaming the whole body, or PATCH chunks for registries that cap a request's size.
+import { validateDigest, validateRepositoryPath } from '../reference/reference.ts';
 import { discard, type Body, type HttpResponse } from '../transport/types.ts';
 import { StreamSlicer } from '../util/stream.ts';
 import { repositoryScope, type RegistryClient } from './client.ts';
-import { RegistryError } from './errors.ts';
+import { RegistryError, RegistryProtocolError } from './errors.ts';
 
 export interface UploadSession {
   /** Absolute URL of the session; every answer carries the next one. */
@@ -24,28 +25,45 @@ async function uploadError(client: RegistryClient, operation: string, response: 
 
 const octetStream = 'application/octet-stream';
 
-function uploadsPath(repository: string): string {
-  return `/v2/${repository}/blobs/uploads/`;
+/** `/v2/<repository>/blobs/uploads/`, refusing (InvalidReferenceError) a repository outside the grammar. */
+export function uploadsPath(repository: string): string {
+  return `/v2/${validateRepositoryPath(repository)}/blobs/uploads/`;
 }
 
-function session(response: HttpResponse, requestUrl: string): UploadSession {
+/**
+ * The session an answer hands out: its Location resolved against the request (absolute on 2.8,
+ * relative with `relativeurls`). Where it points is the client's policy (RegistryClient.send:
+ * scheme checks, no credentials to another origin); a missing or unparsable one is a protocol error.
+ */
+function session(client: RegistryClient, operation: string, response: HttpResponse, requestUrl: string): UploadSession {
+  const fail = (problem: string): never => {
+    throw new RegistryProtocolError(client.registry, operation, problem, { field: 'Location', status: response.status });
+  };
   const location = response.headers.get('location');
-  if (!location) throw new Error(`the registry answered ${response.status} to an upload without a Location`);
-  const min = Number(response.headers.get('oci-chunk-min-length'));
-  return { location: new URL(location, requestUrl).href, chunkMinLength: Number.isFinite(min) && min > 0 ? min : undefined };
+  if (!location) return fail(`missing on a ${response.status} answer to an upload`);
+  let url: URL;
+  try {
+    url = new URL(location, requestUrl);
+  } catch {
+    return fail('not a URL');
+  }
+  const header = response.headers.get('oci-chunk-min-length');
+  const min = header !== null && /^\d{1,15}$/.test(header) ? Number(header) : 0;
+  return { location: url.href, chunkMinLength: min > 0 ? min : undefined };
 }
 
 /** The spec's rule: add `digest=` to the session URL's query as text, keeping the rest as it is. */
 function withDigest(location: string, digest: string): string {
-  return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+  return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(validateDigest(digest))}`;
 }
 
 export async function startUpload(client: RegistryClient, repository: string, signal?: AbortSignal): Promise<UploadSession> {
   const path = uploadsPath(repository);
   const response = await client.send({ method: 'POST', path, scopes: [repositoryScope(repository, 'pull,push')], headers: { 'content-length': '0' }, signal });
-  if (response.status !== 202) throw await client.error(`start upload to ${repository}`, response);
+  const operation = `start upload to ${repository}`;
+  if (response.status !== 202) throw await client.error(operation, response);
   await discard(response);
-  return session(response, new URL(path, client.baseUrl).href);
+  return session(client, operation, response, new URL(path, client.baseUrl).href);
 }
 
 /**
@@ -59,7 +77,7 @@ export async function mountBlob(
   from: string,
   signal?: AbortSignal,
 ): Promise<{ mounted: true } | { mounted: false; session?: UploadSession }> {
-  const path = `${uploadsPath(repository)}?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+  const path = `${uploadsPath(repository)}?mount=${encodeURIComponent(validateDigest(digest))}&from=${encodeURIComponent(validateRepositoryPath(from))}`;
   const response = await client.send({
     method: 'POST',
     path,
@@ -69,8 +87,14 @@ export async function mountBlob(
   });
   await discard(response);
   if (response.status === 201) return { mounted: true };
-  if (response.status === 202 && response.headers.get('location')) return { mounted: false, session: session(response, new URL(path, client.baseUrl).href) };
-  return { mounted: false };
+  if (response.status !== 202) return { mounted: false };
+  try {
+    return { mounted: false, session: session(client, `mount ${digest} into ${repository}`, response, new URL(path, client.baseUrl).href) };
+  } catch (error) {
+    // No usable session: the caller starts one of its own, as for any answer but 201.
+    if (error instanceof RegistryProtocolError) return { mounted: false };
+    throw error;
+  }
 }
 
 /** One PUT carrying the whole blob. */
@@ -115,7 +139,7 @@ export async function putBlobChunked(
       const operation = `upload chunk ${offset}-${offset + length - 1} of ${digest} to ${repository}`;
       if (response.status !== 202) throw await uploadError(client, operation, response);
       await discard(response);
-      location = session(response, location).location;
+      location = session(client, operation, response, location).location;
     }
   } catch (error) {
     await slicer.cancel(error);

@@ -3,6 +3,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DeleteCommandInput, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  type Cleanup,
   InvalidCursorError,
   StoreError,
   type RecordChanges,
@@ -17,12 +18,13 @@ import { isoSeconds } from '../util/time.ts';
 export { InvalidCursorError };
 
 /** Fields a caller may write; the rest of StoredRecord the store maintains itself. */
-const WRITABLE = new Set(['source', 'destination', 'image', 'source_digest', 'status', 'synced_at', 'checked_at', 'error', 'lease_owner', 'lease_until', 'cleanup']);
+const WRITABLE = new Set(['source', 'destination', 'image', 'source_digest', 'status', 'synced_at', 'checked_at', 'error', 'generation', 'pending_digest', 'cleanup']);
 /** Store-maintained fields, skipped when a caller spreads a whole record into `changes`. */
 const MAINTAINED = new Set(['id', 'version', 'created_at', 'updated_at']);
 /** scanSegment without a limit: a bounded page rather than a whole segment in memory. */
 const DEFAULT_SEGMENT_LIMIT = 100;
-const LEASE_FIELDS: RemovableField[] = ['lease_owner', 'lease_until'];
+/** Written only by the lease operations below. */
+const LEASE_FIELDS = ['lease_owner', 'lease_until', 'lease_generation'];
 
 type Item = Record<string, unknown>;
 
@@ -58,7 +60,7 @@ export class DynamoRecordStore implements RecordStore {
   async get(id: string): Promise<StoredRecord | undefined> {
     try {
       const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }));
-      return out.Item as StoredRecord | undefined;
+      return out.Item && fromItem(out.Item);
     } catch (error) {
       throw storeError('GetItem', this.#table, error);
     }
@@ -102,30 +104,62 @@ export class DynamoRecordStore implements RecordStore {
     return this.#scan(limit, cursor, { Segment: segment, TotalSegments: totalSegments });
   }
 
-  async acquireLease(id: string, owner: string, ms: number): Promise<StoredRecord | undefined> {
+  async acquireLease(id: string, token: string, ms: number): Promise<StoredRecord | undefined> {
     checkDuration(ms);
     const now = this.#now();
-    const update = new Update(isoSeconds(now), { lease_owner: owner, lease_until: now + ms });
-    const [idName, until, holder] = [update.name('id'), update.name('lease_until'), update.name('lease_owner')];
+    const update = new Update(isoSeconds(now), {});
+    const [generation, until] = [update.name('generation'), update.name('lease_until')];
+    update.set('lease_owner', update.value('token', token));
+    update.set('lease_until', update.value('until', now + ms));
+    // Records written before generations existed start at 0; the job works for the current one.
+    update.set('generation', `if_not_exists(${generation}, ${update.value('zero', 0)})`);
+    update.set('lease_generation', `if_not_exists(${generation}, ${update.value('zero', 0)})`);
     // attribute_exists(id): UpdateItem would otherwise create a record out of nothing.
-    const condition =
-      `attribute_exists(${idName}) AND (attribute_not_exists(${until}) OR ${until} < ${update.value('now', now)} ` +
-      `OR ${holder} = ${update.value('owner', owner)})`;
+    const condition = `attribute_exists(${update.name('id')}) AND (attribute_not_exists(${until}) OR ${until} < ${update.value('now', now)})`;
     return this.#write('acquireLease', id, update, condition);
   }
 
-  async releaseLease(id: string, owner: string, changes: RecordChanges = {}, remove: RemovableField[] = []): Promise<StoredRecord | undefined> {
-    const update = new Update(isoSeconds(this.#now()), changes, [...remove, ...LEASE_FIELDS]);
-    const condition = `${update.name('lease_owner')} = ${update.value('owner', owner)}`;
-    return this.#write('releaseLease', id, update, condition);
-  }
-
-  async renewLease(id: string, owner: string, ms: number): Promise<boolean> {
+  async renewLease(id: string, token: string, ms: number, changes: RecordChanges = {}, remove: RemovableField[] = []): Promise<StoredRecord | undefined> {
     checkDuration(ms);
     const now = this.#now();
-    const update = new Update(isoSeconds(now), { lease_until: now + ms });
-    const condition = `${update.name('lease_owner')} = ${update.value('owner', owner)}`;
-    return (await this.#write('renewLease', id, update, condition)) !== undefined;
+    const update = new Update(isoSeconds(now), changes, remove);
+    update.set('lease_until', update.value('until', now + ms));
+    return this.#write('renewLease', id, update, this.#held(update, token));
+  }
+
+  async releaseLease(id: string, token: string, changes: RecordChanges = {}, remove: RemovableField[] = []): Promise<StoredRecord | undefined> {
+    const update = new Update(isoSeconds(this.#now()), changes, remove, LEASE_FIELDS);
+    return this.#write('releaseLease', id, update, this.#held(update, token));
+  }
+
+  async dropLease(id: string, token: string): Promise<boolean> {
+    const update = new Update(isoSeconds(this.#now()), {}, [], LEASE_FIELDS);
+    const condition = `${update.name('lease_owner')} = ${update.value('token', token)}`;
+    return (await this.#write('dropLease', id, update, condition)) !== undefined;
+  }
+
+  async deleteLeased(id: string, token: string): Promise<boolean> {
+    const names = { '#owner': 'lease_owner', '#generation': 'generation', '#leased': 'lease_generation' };
+    try {
+      await this.#doc.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { id },
+          ConditionExpression: '#owner = :token AND #generation = #leased',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':token': token },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw storeError('DeleteItem', this.#table, error);
+    }
+  }
+
+  /** The fence: `token` holds the lease and the record is at the generation it leased. */
+  #held(update: Update, token: string): string {
+    return `${update.name('lease_owner')} = ${update.value('token', token)} AND ${update.name('generation')} = ${update.name('lease_generation')}`;
   }
 
   /** A conditional UpdateItem; undefined when the condition failed (version moved, lease taken, record gone). */
@@ -142,7 +176,7 @@ export class DynamoRecordStore implements RecordStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes as StoredRecord;
+      return fromItem(out.Attributes!);
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw storeError(`UpdateItem (${operation})`, this.#table, error);
@@ -170,7 +204,7 @@ export class DynamoRecordStore implements RecordStore {
             ...segment,
           }),
         );
-        items.push(...((out.Items ?? []) as StoredRecord[]));
+        items.push(...(out.Items ?? []).map(fromItem));
         startKey = out.LastEvaluatedKey;
       } catch (error) {
         throw storeError('Scan', this.#table, error);
@@ -188,7 +222,7 @@ class Update {
   readonly #sets: string[] = [];
   readonly #removes: string[] = [];
 
-  constructor(updatedAt: string, changes: RecordChanges, remove: RemovableField[] = []) {
+  constructor(updatedAt: string, changes: RecordChanges, remove: RemovableField[] = [], internal: string[] = []) {
     const fields = writable(changes);
     const removed = new Set<string>(remove);
     for (const field of removed) {
@@ -197,9 +231,15 @@ class Update {
       if (field in fields) throw new TypeError(`${field} is both changed and removed`);
       this.#removes.push(this.name(field));
     }
-    for (const [field, value] of Object.entries(fields)) this.#sets.push(`${this.name(field)} = ${this.value(field, value)}`);
-    this.#sets.push(`${this.name('version')} = ${this.name('version')} + ${this.value('one', 1)}`);
-    this.#sets.push(`${this.name('updated_at')} = ${this.value('updated_at', updatedAt)}`);
+    for (const field of internal) this.#removes.push(this.name(field));
+    for (const [field, value] of Object.entries(fields)) this.set(field, this.value(field, value));
+    this.set('version', `${this.name('version')} + ${this.value('one', 1)}`);
+    this.set('updated_at', this.value('updated_at', updatedAt));
+  }
+
+  /** `field = expression` (a placeholder, or a function of other attributes). */
+  set(field: string, expression: string): void {
+    this.#sets.push(`${this.name(field)} = ${expression}`);
   }
 
   /**
@@ -235,6 +275,17 @@ function writable(input: object): Item {
     out[key] = value;
   }
   return out;
+}
+
+/** A stored item as a record; a cleanup plan of 0.1 (one image's `digest`, `manifests`, `blobs`) reads as the current shape. */
+function fromItem(item: Item): StoredRecord {
+  const record = item as unknown as StoredRecord;
+  const legacy = record.cleanup as (Partial<Cleanup> & { digest?: string; manifests?: string[]; blobs?: string[] }) | undefined;
+  if (legacy && !legacy.images && legacy.digest) {
+    const { digest, manifests, blobs, ...rest } = legacy;
+    record.cleanup = { ...(rest as Cleanup), images: [{ digest, manifests, blobs }] };
+  }
+  return record;
 }
 
 /** Cursors are base64url JSON of DynamoDB's LastEvaluatedKey, here always `{ id }`. */

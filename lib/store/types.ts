@@ -26,9 +26,22 @@ export interface StoredRecord {
   version: number;
   created_at: string;
   updated_at: string;
-  /** Which worker holds the sync lease, and until when (epoch milliseconds). */
+  /**
+   * The record's intent: raised by every change of what the destination should become (a new
+   * source, a deletion). A job works for the generation it leased; once the record moves on, the
+   * job's fenced writes fail and it stops without touching the destination again.
+   */
+  generation?: number;
+  /** The job holding the sync lease (a token of its own), until when (epoch ms), for which generation. */
   lease_owner?: string;
   lease_until?: number;
+  lease_generation?: number;
+  /**
+   * A digest a sync job is about to point the destination tag at, written under the lease right
+   * before the tag moves. Should the job not get to record its outcome (it died, or the record
+   * moved on), the next job knows the image at the tag may be one of ours, to remove.
+   */
+  pending_digest?: string;
   /**
    * What a deletion (or a change of source) is removing from the destination, written before the
    * first destructive step so that a retry after a failure at any step can finish the job.
@@ -37,23 +50,32 @@ export interface StoredRecord {
 }
 
 export interface Cleanup {
-  /** The image being removed: the destination repository and the digest the record synced. */
+  /** The destination repository. */
   repository: string;
-  digest: string;
-  /** Manifests it consists of (the top one first, then an index's children) and their blobs. */
-  manifests: string[];
-  blobs: string[];
+  /** Images to remove where nothing else uses them. */
+  images: CleanupImage[];
   /** Remove the record's tag as well (deletion), or only what nothing else uses (new source). */
   untag?: string;
   /** A throwaway manifest pushed to move the tag away (registries that refuse tag deletion). */
   throwaway?: string;
 }
 
+export interface CleanupImage {
+  /** The image's top manifest. */
+  digest: string;
+  /**
+   * What it consists of (the top manifest first, then an index's children) and its blobs:
+   * resolved before the first destructive step, since a deleted manifest can no longer be read.
+   */
+  manifests?: string[];
+  blobs?: string[];
+}
+
 /** Fields a write may change: everything but the key and the bookkeeping the store maintains. */
-export type RecordChanges = Partial<Omit<StoredRecord, 'id' | 'version' | 'created_at' | 'updated_at'>>;
+export type RecordChanges = Partial<Omit<StoredRecord, 'id' | 'version' | 'created_at' | 'updated_at' | 'lease_owner' | 'lease_until' | 'lease_generation'>>;
 
 /** Fields that may be removed by a write. */
-export type RemovableField = 'image' | 'source_digest' | 'synced_at' | 'checked_at' | 'error' | 'lease_owner' | 'lease_until' | 'cleanup';
+export type RemovableField = 'image' | 'source_digest' | 'synced_at' | 'checked_at' | 'error' | 'pending_digest' | 'cleanup';
 
 export interface RecordPage {
   items: StoredRecord[];
@@ -84,19 +106,26 @@ export interface RecordStore {
   scanSegment(segment: number, totalSegments: number, cursor?: string, limit?: number): Promise<RecordPage>;
 
   /**
-   * Takes the sync lease for `owner` until now + `ms`, if nobody holds it, it has run out, or
-   * `owner` already holds it. Returns the record as written, undefined when someone else holds it.
+   * Takes the lease for the job `token` until now + `ms`, if nobody holds it or it ran out; the
+   * job works for the record's current generation. The record as written, or undefined.
    */
-  acquireLease(id: string, owner: string, ms: number): Promise<StoredRecord | undefined>;
+  acquireLease(id: string, token: string, ms: number): Promise<StoredRecord | undefined>;
 
   /**
-   * Writes `changes` and gives the lease up, only while `owner` still holds it.
-   * Returns the record as written, undefined when the lease was lost meanwhile.
+   * The fence: extends the lease to now + `ms` (and applies `changes`) only while `token` holds it
+   * and the record is still at the generation the job leased. Undefined when the job lost the
+   * record (taken over, moved on, gone): it must not touch the destination again.
    */
-  releaseLease(id: string, owner: string, changes?: RecordChanges, remove?: RemovableField[]): Promise<StoredRecord | undefined>;
+  renewLease(id: string, token: string, ms: number, changes?: RecordChanges, remove?: RemovableField[]): Promise<StoredRecord | undefined>;
 
-  /** Extends a held lease; false when `owner` no longer holds it. */
-  renewLease(id: string, owner: string, ms: number): Promise<boolean>;
+  /** Writes the job's outcome and gives the lease up, under the same condition as renewLease. */
+  releaseLease(id: string, token: string, changes?: RecordChanges, remove?: RemovableField[]): Promise<StoredRecord | undefined>;
+
+  /** Gives the lease up without writing anything else (a job that stops); false when not held. */
+  dropLease(id: string, token: string): Promise<boolean>;
+
+  /** Deletes the record, under the same condition as renewLease (the last step of a deletion). */
+  deleteLeased(id: string, token: string): Promise<boolean>;
 }
 
 /** The store could not be reached or refused a request (not a condition failure). */

@@ -16,3 +16,13 @@ export class ConflictError extends Error {
     super(message);
   }
 }
+
+/** The job no longer holds its record (it moved on to a new intent, or was taken over): it stops, changing nothing. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+/** A job ran past IMAGESYNC_SYNC_TIMEOUT: it is stopped and the record marked failed. The API answers 502. */
+export class SyncTimeoutError extends Error {
+  override readonly name = 'SyncTimeoutError';
+}

@@ -2,7 +2,7 @@
 // points at the digest the record synced, and (for a source tag) the source still has that digest.
 import { parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
-import { headManifest } from '../registry/manifest.ts';
+import { headManifest, manifestDigest, type ManifestLookup } from '../registry/manifest.ts';
 import type { StoredRecord } from '../store/types.ts';
 
 /** The digest part of `repo@sha256:...`. */
@@ -24,11 +24,22 @@ export async function destinationState(clients: RegistryClients, record: StoredR
 /**
  * HEAD on the source: its digest now, or undefined when it is gone. A source pinned by digest
  * cannot move: it is its digest, no request needed (if it vanished, the next copy says so).
+ * A HEAD answered without Docker-Content-Digest falls back to a GET (headManifest), as the copy does.
  */
 export async function sourceDigest(clients: RegistryClients, ref: Reference, signal?: AbortSignal): Promise<string | undefined> {
   if (ref.digest) return ref.digest;
   const head = await headManifest(clients.get(ref.registry), ref.repository, ref.tag!, signal);
   return head?.digest;
+}
+
+/**
+ * The source's digest, or the registry's own NotFoundError when it is missing (its code, e.g.
+ * MANIFEST_UNKNOWN, costs one GET: HEAD answers have no body). For answering a missing source;
+ * the scheduled check's `judge` stays HEAD-only.
+ */
+export async function lookupSource(clients: RegistryClients, ref: Reference, signal?: AbortSignal): Promise<ManifestLookup> {
+  if (ref.digest) return { digest: ref.digest };
+  return manifestDigest(clients.get(ref.registry), ref.repository, ref.tag!, signal);
 }
 
 export type Verdict =

@@ -1,20 +1,18 @@
-// The operations behind the HTTP API, in the terms of CONTRACT.md: create (idempotent), read
-// (after checking the destination), replace (a new source), remove, check now. Each sync runs
-// under the record's lease through the SyncEngine, within the request's time budget; what
-// outlasts it is handed to the Continuation and answered 202.
+// The operations behind the HTTP API (docs/api.md): create (idempotent), read (after checking the
+// destination), replace (a new source), remove, check now. The service writes the record's intent
+// (a new record, a new source, a deletion: the last two raise its generation, which stops any job
+// still working for the old one); the work itself is the SyncEngine's, under the record's lease.
+// Each request carries one deadline; what outlasts it is handed to the Continuation and answered 202.
 import { SourceNotFoundError } from '../copy/errors.ts';
 import type { Logger } from '../log.ts';
 import { formatReference, parseReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
-import { NotFoundError } from '../registry/errors.ts';
-import type { Cleanup, RecordPage, RecordStore, StoredRecord } from '../store/types.ts';
-import { imageContents } from '../cleanup/contents.ts';
-import type { Continuation, SyncJob } from './continuation.ts';
-import type { SyncEngine } from './engine.ts';
-import { Deletion } from './deletion.ts';
+import type { RecordPage, RecordStore, StoredRecord } from '../store/types.ts';
+import type { Continuation, Job } from './continuation.ts';
+import type { RemovalOutcome, SyncEngine, SyncOutcome } from './engine.ts';
 import { ConflictError, describeError } from './errors.ts';
 import type { ImageSpec } from './spec.ts';
-import { destinationState, judge, recordDigest, sourceDigest } from './inspect.ts';
+import { destinationState, judge, lookupSource } from './inspect.ts';
 import { isoSeconds } from '../util/time.ts';
 
 export interface ImageServiceOptions {
@@ -25,9 +23,13 @@ export interface ImageServiceOptions {
   log: Logger;
   /** How long a request may wait for a sync before answering 202 (asked per request). */
   budgetMs: () => number;
-  /** How often a request waiting on another worker's sync looks at the record. */
-  pollMs?: number;
   now?: () => number;
+}
+
+/** One request's terms: answer by `deadline` (epoch ms); `wait: false` answers at once. */
+export interface RequestOptions {
+  deadline: number;
+  wait: boolean;
 }
 
 export interface Answer {
@@ -35,134 +37,137 @@ export interface Answer {
   record: StoredRecord;
 }
 
+export type Removal = { outcome: 'removed'; left: string[] } | { outcome: 'pending'; record: StoredRecord } | { outcome: 'absent' };
+
+/** Optimistic writes that lose to a concurrent one are tried again, this many times. */
+const WRITE_ATTEMPTS = 10;
+
 export class ImageService {
   private readonly now: () => number;
-  private readonly deletion: Deletion;
 
   constructor(private readonly options: ImageServiceOptions) {
     this.now = options.now ?? Date.now;
-    this.deletion = new Deletion(options.store, options.clients, options.log);
+  }
+
+  /** The terms of a request starting now. */
+  begin(wait: boolean): RequestOptions {
+    return { deadline: this.now() + this.options.budgetMs(), wait };
   }
 
   /** POST: one record per destination; the same source again is a no-op answered 200. */
-  async create(spec: ImageSpec, wait: boolean): Promise<Answer> {
+  async create(spec: ImageSpec, request: RequestOptions): Promise<Answer> {
     const { store } = this.options;
     // A record removed by a failed first sync of a parallel request is worth one more look.
-    for (let attempt = 0; ; attempt++) {
-      const existing = await store.get(spec.id);
-      if (existing) {
-        const answer = await this.again(existing, spec, wait);
-        if (answer || attempt > 0) return answer ?? this.gone(spec.id);
-        continue;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let record = await store.get(spec.id);
+      if (!record) {
+        // Nothing is written for a source that does not exist.
+        await this.requireSource(spec.sourceRef);
+        const made = await store.create({ id: spec.id, source: spec.source, destination: spec.destination, status: 'syncing', generation: 1 });
+        if (made.created) {
+          this.options.log('info', 'record created', { id: spec.id, source: spec.source, destination: spec.destination });
+          return this.firstSync(made.record, request);
+        }
+        record = made.record;
       }
-      // Nothing is written for a source that does not exist.
-      await this.requireSource(spec.sourceRef);
-      // Created with this worker's lease, so parallel requests wait for this sync instead of racing it.
-      const { created, record } = await store.create({
-        id: spec.id,
-        source: spec.source,
-        destination: spec.destination,
-        status: 'syncing',
-        lease_owner: this.options.engine.owner,
-        lease_until: this.now() + this.options.engine.leaseMs,
-      });
-      if (!created) {
-        const answer = await this.again(record, spec, wait);
-        if (answer || attempt > 0) return answer ?? this.gone(spec.id);
-        continue;
+      if (normalized(parseReference(record.source)) !== normalized(spec.sourceRef)) {
+        throw new ConflictError(
+          'destination-taken',
+          `destination ${record.destination} is already mirrored from ${record.source} by record ${record.id}; change its source with PUT /v1/images/${record.id}`,
+        );
       }
-      this.options.log('info', 'record created', { id: spec.id, source: spec.source, destination: spec.destination });
-      return this.firstSync(record, wait);
+      const answer = await this.settle(record, request);
+      if (answer) return answer;
     }
+    return this.gone(spec.id);
   }
 
-  /** GET: the record, after a HEAD on the destination; a copy gone or overwritten is synced again. */
-  async read(id: string): Promise<StoredRecord | undefined> {
+  /** GET: the record, after a HEAD on the destination; a copy gone or overwritten, or a dead worker's sync, is synced again. */
+  async read(id: string, request: RequestOptions): Promise<StoredRecord | undefined> {
     const record = await this.options.store.get(id);
-    return record && this.verified(record);
-  }
-
-  /** The record once its destination is checked (and synced again if it drifted). */
-  private async verified(record: StoredRecord): Promise<StoredRecord | undefined> {
-    const { id } = record;
-    if (record.status !== 'synced') return record;
-    try {
-      if ((await destinationState(this.options.clients, record)) === 'current') return record;
-    } catch (error) {
-      // A registry hiccup must not fail a read (Terraform refreshes on every plan).
-      this.options.log('warn', 'destination check failed', { id, error: describeError(error) });
-      return record;
+    if (!record) return undefined;
+    if (record.status === 'synced') return (await this.verified(record, request, false))?.record;
+    if (record.status === 'syncing' && !leaseLive(record, this.now())) {
+      this.options.log('info', 'taking over an abandoned sync', { id });
+      return (await this.answer(id, await this.sync(id, request), false))?.record;
     }
-    this.options.log('info', 'destination changed out of band', { id, destination: record.destination });
-    const answer = await this.syncWithin(id, true, false);
-    return answer?.record;
+    return record;
   }
 
   /** PUT: a new source re-syncs the destination tag; a new destination is another resource. */
-  async replace(id: string, spec: ImageSpec, wait: boolean): Promise<Answer | undefined> {
-    const { store } = this.options;
+  async replace(id: string, spec: ImageSpec, request: RequestOptions): Promise<Answer | undefined> {
+    const { store, engine } = this.options;
     let record = await store.get(id);
     if (!record) return undefined;
     if (spec.id !== id) {
       throw new ConflictError('destination-changed', `the destination of record ${id} is ${record.destination}; a different destination is a new record: delete this one and create another`);
     }
-    const newSource = normalized(spec.sourceRef) !== normalized(parseReference(record.source));
-    if (newSource) await this.requireSource(spec.sourceRef);
-    // The image the tag points at now goes once the tag has moved, where nothing else uses it.
-    const old = newSource ? await this.oldImage(record) : undefined;
-    for (;;) {
+    if (normalized(spec.sourceRef) !== normalized(parseReference(record.source))) await this.requireSource(spec.sourceRef);
+    for (let attempt = 1; ; attempt++) {
       if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${id} is being deleted`);
-      if (record.source === spec.source && record.destination === spec.destination) break;
-      // Keep the strings exactly as sent; a new source also means the tag must move.
-      const changes = { source: spec.source, destination: spec.destination, ...(newSource ? { status: 'syncing' as const, cleanup: old } : {}) };
+      const newSource = normalized(spec.sourceRef) !== normalized(parseReference(record.source));
+      if (!newSource && record.source === spec.source && record.destination === spec.destination) return this.settle(record, request);
+      // The strings exactly as sent; a new source is a new intent: the tag must move.
+      const changes = newSource ? { source: spec.source, destination: spec.destination, status: 'syncing' as const, generation: (record.generation ?? 0) + 1 } : { source: spec.source, destination: spec.destination };
       const written = await store.update(id, record.version, changes, newSource ? ['error'] : []);
+      if (written && !newSource) return this.settle(written, request);
       if (written) {
-        record = written;
-        break;
+        this.options.log('info', 'source changed', { id, source: spec.source, generation: written.generation });
+        engine.cancel(id, written.generation!);
+        return this.answer(id, await this.sync(id, request), true);
       }
       record = await store.get(id);
       if (!record) return undefined;
+      if (attempt >= WRITE_ATTEMPTS) throw new ConflictError('record-changed', `record ${id} keeps changing; try again`);
     }
-    if (!newSource) {
-      const current = await this.verified(record);
-      return current ? { status: 200, record: current } : undefined;
-    }
-    this.options.log('info', 'source changed', { id, source: spec.source });
-    return this.syncWithin(id, wait, true);
   }
 
   /** POST .../sync: HEAD the source and the destination now, and sync when either moved. */
-  async checkNow(id: string, wait: boolean): Promise<Answer | undefined> {
+  async checkNow(id: string, request: RequestOptions): Promise<Answer | undefined> {
     const { store, clients } = this.options;
     const record = await store.get(id);
     if (!record) return undefined;
     if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${id} is being deleted`);
     const verdict = await judge(clients, record);
-    if (verdict.kind === 'source missing') {
-      const source = parseReference(record.source);
-      throw new SourceNotFoundError(source, new NotFoundError(source.registry, 'HEAD source manifest', 404));
-    }
+    // The HEAD found nothing: the registry's own word on it (one GET), or it came back meanwhile.
+    if (verdict.kind === 'source missing') await this.requireSource(parseReference(record.source));
     if (verdict.kind === 'unchanged') {
       const checked = await store.update(id, record.version, { checked_at: isoSeconds(this.now()) });
       return { status: 200, record: checked ?? (await store.get(id)) ?? record };
     }
-    return this.syncWithin(id, wait, true);
+    return this.answer(id, await this.sync(id, request), true);
   }
 
   /**
-   * DELETE: removes what the record created at the destination (CONTRACT.md, Deletion), then the
-   * record. A failure leaves the record `deleting`; the next DELETE (or check) finishes the job.
+   * DELETE: marks the record `deleting` (a new intent: a sync still running for it stops), then
+   * removes what it created at the destination (docs: Deletion) and the record. A failure leaves
+   * the record `deleting`; the next DELETE (or check) finishes the job.
    */
-  async remove(id: string): Promise<{ removed: boolean; left: string[] }> {
+  async remove(id: string, request: RequestOptions): Promise<Removal> {
     const { store, engine } = this.options;
-    const record = await this.leaseForDeletion(id);
-    if (!record) return { removed: false, left: [] };
-    try {
-      return { removed: true, left: await this.deletion.finish(record) };
-    } catch (error) {
-      await store.releaseLease(id, engine.owner).catch(() => undefined);
-      throw error;
+    let record = await store.get(id);
+    if (!record) return { outcome: 'absent' };
+    for (let attempt = 1; record.status !== 'deleting'; attempt++) {
+      const marked = await store.update(id, record.version, { status: 'deleting', generation: (record.generation ?? 0) + 1 }, ['error']);
+      if (marked) {
+        this.options.log('info', 'deletion requested', { id, destination: marked.destination });
+        record = marked;
+        break;
+      }
+      const current = await store.get(id);
+      // Removed meanwhile by a parallel DELETE: what was asked for is done.
+      if (!current) return { outcome: 'removed', left: [] };
+      record = current;
+      if (attempt >= WRITE_ATTEMPTS) throw new ConflictError('record-changed', `record ${id} keeps changing; try the delete again`);
     }
+    engine.cancel(id, record.generation ?? 0);
+    const outcome = await this.within(id, request, (signal) => engine.remove(id, { signal, joinUntil: request.deadline }));
+    if (!outcome || outcome.kind === 'pending' || outcome.kind === 'interrupted') {
+      const current = await store.get(id);
+      return current ? { outcome: 'pending', record: current } : { outcome: 'removed', left: [] };
+    }
+    if (outcome.kind === 'failed') throw outcome.error;
+    return { outcome: 'removed', left: outcome.kind === 'removed' ? outcome.left : [] };
   }
 
   list(limit: number, cursor?: string): Promise<RecordPage> {
@@ -171,125 +176,82 @@ export class ImageService {
 
   // ---
 
-  /** A POST for a destination that has a record already. Undefined: the record went away meanwhile. */
-  private async again(record: StoredRecord, spec: ImageSpec, wait: boolean): Promise<Answer | undefined> {
-    if (normalized(parseReference(record.source)) !== normalized(spec.sourceRef)) {
-      throw new ConflictError(
-        'destination-taken',
-        `destination ${record.destination} is already mirrored from ${record.source} by record ${record.id}; change its source with PUT /v1/images/${record.id}`,
-      );
-    }
+  /** A record that exists with the asked-for source: checked when synced, else synced (or joined). */
+  private async settle(record: StoredRecord, request: RequestOptions): Promise<Answer | undefined> {
     if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${record.id} is being deleted; try again when it is gone`);
-    if (record.status === 'synced') {
-      const current = await this.verified(record);
-      return current && { status: current.status === 'synced' ? 200 : 202, record: current };
-    }
-    if (record.status === 'syncing') {
-      const settled = await this.waitWhileSyncing(record.id);
-      if (!settled) return undefined;
-      if (settled.status === 'synced') return { status: 200, record: settled };
-      if (settled.status === 'syncing') return { status: 202, record: settled };
-    }
-    // Failed before, or the worker that was syncing it died: sync it now.
-    return this.syncWithin(record.id, wait, true);
+    if (record.status === 'synced') return this.verified(record, request, true);
+    return this.answer(record.id, await this.sync(record.id, request), true);
   }
 
   /** The first sync of a new record: a failure removes the record, so a failed POST leaves nothing. */
-  private async firstSync(record: StoredRecord, wait: boolean): Promise<Answer> {
-    const job = this.start(record.id);
-    const outcome = wait ? await within(job.done, this.options.budgetMs()) : undefined;
-    if (!outcome) {
-      await this.options.continuation.handOff(job);
-      return { status: 202, record: (await this.options.store.get(record.id)) ?? record };
+  private async firstSync(record: StoredRecord, request: RequestOptions): Promise<Answer> {
+    const outcome = await this.sync(record.id, request);
+    if (outcome?.kind === 'failed') {
+      await this.options.store.delete(record.id, outcome.record.version);
+      throw outcome.error;
     }
-    switch (outcome.kind) {
-      case 'synced':
-        return { status: 201, record: outcome.record };
-      case 'failed':
-        await this.options.store.delete(record.id, outcome.record.version);
-        throw outcome.error;
-      case 'gone':
-        return this.gone(record.id);
-      default:
-        return { status: 202, record: outcome.record };
-    }
+    const answer = await this.answer(record.id, outcome, true);
+    if (!answer) return this.gone(record.id);
+    return answer.status === 200 ? { status: 201, record: answer.record } : answer;
   }
 
-  /**
-   * Syncs now within the budget. A failure throws when `strict` (POST, PUT, sync), else the
-   * failed record is the answer (GET). Undefined when the record is gone.
-   */
-  private async syncWithin(id: string, wait: boolean, strict: boolean): Promise<Answer | undefined> {
-    const job = this.start(id);
-    const outcome = wait ? await within(job.done, this.options.budgetMs()) : undefined;
-    if (!outcome) {
-      await this.options.continuation.handOff(job);
-      const record = await this.options.store.get(id);
-      return record && { status: 202, record };
+  /** The record once its destination is checked; a copy gone or overwritten is synced again. */
+  private async verified(record: StoredRecord, request: RequestOptions, strict: boolean): Promise<Answer | undefined> {
+    const { id } = record;
+    try {
+      if ((await destinationState(this.options.clients, record)) === 'current') return { status: 200, record };
+    } catch (error) {
+      // A registry hiccup must not fail a read (Terraform refreshes on every plan).
+      this.options.log('warn', 'destination check failed', { id, error: describeError(error) });
+      return { status: 200, record };
     }
-    if (outcome.kind === 'busy') {
-      // Another worker is on it: wait for its outcome rather than answer half-way.
-      const settled = await this.waitWhileSyncing(id);
-      if (!settled) return undefined;
-      return { status: settled.status === 'syncing' ? 202 : 200, record: settled };
-    }
-    if (outcome.kind === 'gone') return undefined;
-    if (outcome.kind === 'failed' && strict) throw outcome.error;
-    return { status: outcome.kind === 'interrupted' ? 202 : 200, record: outcome.record };
+    this.options.log('info', 'destination changed out of band', { id, destination: record.destination });
+    return this.answer(id, await this.sync(id, request), strict);
   }
 
-  private start(id: string): SyncJob {
+  /** Runs (or joins) the record's sync within the request's deadline; undefined once handed off. */
+  private sync(id: string, request: RequestOptions): Promise<SyncOutcome | undefined> {
+    const joinUntil = request.wait ? request.deadline : this.now();
+    return this.within(id, request, (signal) => this.options.engine.sync(id, { signal, joinUntil }));
+  }
+
+  /** The job's outcome if it settles by the deadline; otherwise it goes on, handed to the Continuation. */
+  private async within<T extends SyncOutcome | RemovalOutcome>(id: string, request: RequestOptions, start: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
     const controller = new AbortController();
-    return { id, done: this.options.engine.sync(id, controller.signal), abort: (reason) => controller.abort(reason) };
+    const job: Job = { id, done: start(controller.signal), abort: (reason) => controller.abort(reason) };
+    const outcome = request.wait ? await settledBy(job.done as Promise<T>, request.deadline - this.now()) : undefined;
+    if (outcome) return outcome;
+    await this.options.continuation.handOff(job);
+    return undefined;
   }
 
-  /** Polls while another worker syncs, up to the budget; the record as it then is. */
-  private async waitWhileSyncing(id: string): Promise<StoredRecord | undefined> {
-    const deadline = this.now() + this.options.budgetMs();
-    const pollMs = this.options.pollMs ?? 100;
-    for (;;) {
-      const record = await this.options.store.get(id);
-      if (!record || record.status !== 'syncing') return record;
-      // Nobody holds the lease: its worker died. Take over.
-      if (record.lease_until === undefined || record.lease_until < this.now()) {
-        const answer = await this.syncWithin(id, true, false);
-        return answer?.record;
+  /** What a sync outcome answers. `strict` (POST, PUT, sync): a failure is an error; else (GET) the failed record. */
+  private async answer(id: string, outcome: SyncOutcome | undefined, strict: boolean): Promise<Answer | undefined> {
+    switch (outcome?.kind) {
+      case 'synced':
+        return { status: 200, record: outcome.record };
+      case 'failed':
+        if (strict) throw outcome.error;
+        return { status: 200, record: outcome.record };
+      case 'deleting':
+        if (strict) throw new ConflictError('being-deleted', `record ${id} is being deleted`);
+        return { status: 200, record: outcome.record };
+      case 'gone':
+        return undefined;
+      case 'pending':
+        return { status: 202, record: outcome.record };
+      default: {
+        // Handed off or interrupted: the work goes on elsewhere.
+        const record = (outcome?.record as StoredRecord | undefined) ?? (await this.options.store.get(id));
+        return record && { status: 202, record };
       }
-      if (this.now() + pollMs > deadline) return record;
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }
 
-  private async leaseForDeletion(id: string): Promise<StoredRecord | undefined> {
-    const { store, engine } = this.options;
-    const deadline = this.now() + this.options.budgetMs();
-    for (;;) {
-      const leased = await store.acquireLease(id, engine.owner, engine.leaseMs);
-      if (leased) {
-        if (leased.status === 'deleting') return leased;
-        const marked = await store.update(id, leased.version, { status: 'deleting' });
-        if (marked) return marked;
-        continue;
-      }
-      const current = await store.get(id);
-      if (!current) return undefined;
-      if (this.now() > deadline) throw new ConflictError('busy', `record ${id} is being synced; try the delete again`);
-      await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 100));
-    }
-  }
-
-  /** What the record's current image consists of at the destination, to remove after a source change. */
-  private async oldImage(record: StoredRecord): Promise<Cleanup | undefined> {
-    const digest = recordDigest(record);
-    if (!digest) return record.cleanup;
-    const destination = parseReference(record.destination);
-    const contents = await imageContents(this.options.clients.get(destination.registry), destination.repository, digest);
-    return { repository: destination.repository, digest, ...contents };
-  }
-
+  /** Throws SourceNotFoundError, with the registry's own code (MANIFEST_UNKNOWN, NAME_UNKNOWN), when the source is missing. */
   private async requireSource(source: Reference): Promise<void> {
-    const digest = await sourceDigest(this.options.clients, source);
-    if (digest === undefined) throw new SourceNotFoundError(source, new NotFoundError(source.registry, 'HEAD source manifest', 404));
+    const found = await lookupSource(this.options.clients, source);
+    if ('missing' in found) throw new SourceNotFoundError(source, found.missing);
   }
 
   private gone(id: string): never {
@@ -301,11 +263,15 @@ function normalized(ref: Reference): string {
   return formatReference(ref);
 }
 
+function leaseLive(record: StoredRecord, now: number): boolean {
+  return record.lease_until !== undefined && record.lease_until >= now;
+}
+
 /** The promise's value if it settles within `ms`; undefined otherwise (it keeps running). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+async function settledBy<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -313,4 +279,3 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
     clearTimeout(timer);
   }
 }
-

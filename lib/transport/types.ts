@@ -14,15 +14,32 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body?: Body;
   signal?: AbortSignal;
+  /**
+   * 'refuse': withRedirects throws rather than follow a redirect to another origin, for a request
+   * carrying a secret no other host may get in any form (a token request with credentials).
+   * Default 'follow': followed without Authorization, and never with a body.
+   */
+  crossOriginRedirect?: 'follow' | 'refuse';
 }
 
 export interface HttpResponse {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   readonly body: ReadableStream<Uint8Array> | null;
+  /**
+   * The URL that gave this answer: withRedirects sets it when it followed a redirect, so callers
+   * can tell who spoke (a 401 from object storage is not the registry's challenge). Absent or
+   * empty means the request's own URL. A fetch Response has it too, with the same meaning.
+   */
+  readonly url?: string;
 }
 
 export type Transport = (request: HttpRequest) => Promise<HttpResponse>;
+
+/** The URL that gave this answer: the request's own unless a redirect led elsewhere. */
+export function answeredUrl(response: HttpResponse, requestUrl: string): URL {
+  return new URL(response.url || requestUrl);
+}
 
 /** A body that can be sent again (retry, redirect, auth refresh). */
 export function isReplayable(body: Body | undefined): body is Uint8Array | undefined {

@@ -1,7 +1,9 @@
 // Content digests ("sha256:<hex>"): parsing, hashing bytes, and verifying a stream on the way through.
 // node:crypto because WebCrypto cannot hash incrementally; Deno supports node:crypto's createHash.
 import { createHash, type Hash } from 'node:crypto';
+import { digestProblem } from '../reference/reference.ts';
 
+// The algorithms registered in the OCI image spec; anything else cannot be verified, so is refused.
 const algorithms: Record<string, { node: string; hexLength: number }> = {
   sha256: { node: 'sha256', hexLength: 64 },
   sha512: { node: 'sha512', hexLength: 128 },
@@ -11,15 +13,30 @@ export class DigestError extends Error {
   override readonly name = 'DigestError';
 }
 
-/** Throws unless `digest` is a sha256 or sha512 digest this client can verify. */
+/**
+ * Throws DigestError unless `digest` is a sha256 (64 lower-case hex) or sha512 (128) digest: the
+ * grammar is the reference grammar's, and only registered algorithms can be checked against bytes.
+ */
 export function checkDigest(digest: string): { algorithm: string; hex: string } {
+  const problem = digestProblem(digest);
+  if (problem !== undefined) throw new DigestError(problem);
   const colon = digest.indexOf(':');
   const algorithm = digest.slice(0, colon);
-  const hex = digest.slice(colon + 1);
-  const known = algorithms[algorithm];
-  if (colon < 0 || !known) throw new DigestError(`unsupported digest "${digest.slice(0, 80)}": only sha256 and sha512 can be verified`);
-  if (hex.length !== known.hexLength || !/^[0-9a-f]+$/.test(hex)) throw new DigestError(`malformed digest "${digest.slice(0, 140)}"`);
-  return { algorithm, hex };
+  if (!algorithms[algorithm]) {
+    throw new DigestError(`unsupported digest algorithm ${JSON.stringify(algorithm.slice(0, 40))}: only sha256 and sha512 can be verified`);
+  }
+  return { algorithm, hex: digest.slice(colon + 1) };
+}
+
+/** Why `digest` is not a digest this client can verify; undefined when it is one. */
+export function verifiableDigestProblem(digest: string): string | undefined {
+  try {
+    checkDigest(digest);
+    return undefined;
+  } catch (error) {
+    if (error instanceof DigestError) return error.message;
+    throw error;
+  }
 }
 
 export function digestOf(bytes: Uint8Array, algorithm = 'sha256'): string {

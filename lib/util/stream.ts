@@ -42,6 +42,18 @@ export class StreamSlicer {
   }
 }
 
+/** A body was larger than its reader's limit; typed so callers can say whose answer it was. */
+export class SizeLimitError extends Error {
+  override readonly name = 'SizeLimitError';
+  constructor(
+    readonly what: string,
+    readonly limit: number,
+  ) {
+    super(`${what} is larger than ${limit} bytes`);
+  }
+}
+
+/** Reads a whole stream, cancelling it and throwing SizeLimitError as soon as it passes `limit`. */
 export async function readAllCapped(stream: ReadableStream<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
@@ -52,7 +64,7 @@ export async function readAllCapped(stream: ReadableStream<Uint8Array>, limit: n
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw new Error(`${what} is larger than ${limit} bytes`);
+      throw new SizeLimitError(what, limit);
     }
     chunks.push(value);
   }

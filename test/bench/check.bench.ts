@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       requests.set(request.method, (requests.get(request.method) ?? 0) + 1);
       return base(request);
     };
-    const core = createCore({ settings: readSettings({}), transport: counting, credentials: staticCredentials(new Map()), store, log: () => {}, owner: 'bench' });
+    const core = createCore({ settings: readSettings({}), transport: counting, credentials: staticCredentials(new Map()), store, log: () => {}, worker: 'bench' });
     console.log(`${count} records in sync, ${sourceTags} source tags, 1 destination repository; node ${process.version}`);
     for (const run of [1, 2]) {
       requests.clear();

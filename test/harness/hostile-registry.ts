@@ -166,3 +166,43 @@ export function nestedIndex(width: number, tag = 'bomb'): NestedIndex {
     manifests: byDigest.size,
   };
 }
+
+/**
+ * Answers 200 with `bytes` as the body, `chunk` bytes every `everyMs` (a slow or trickling
+ * registry). Stops writing when the client goes away.
+ */
+export function paced(res: import('node:http').ServerResponse, bytes: Uint8Array, chunk: number, everyMs: number, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength, 'docker-content-digest': sha256(bytes), ...headers });
+  let offset = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed || offset >= bytes.byteLength) {
+      clearInterval(timer);
+      if (!res.destroyed) res.end();
+      return;
+    }
+    res.write(bytes.subarray(offset, offset + chunk));
+    offset += chunk;
+  }, everyMs);
+  res.once('close', () => clearInterval(timer));
+}
+
+/** A one-layer OCI image whose layer is `layer`, served by `startHostileRegistry` under `tag`. */
+export function singleLayerImage(layer: Uint8Array, tag = 'v1'): { manifest(reference: string): Content | undefined; blob(digest: string): Content | undefined; layerDigest: string; digest: string } {
+  const config = new TextEncoder().encode('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  const bytes = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.byteLength },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.byteLength }],
+    }),
+  );
+  const manifest: Content = { bytes, mediaType: OCI_MANIFEST };
+  const digest = sha256(bytes);
+  return {
+    manifest: (reference) => (reference === tag || reference === digest ? manifest : undefined),
+    blob: (d) => (d === sha256(config) ? { bytes: config } : d === sha256(layer) ? { bytes: layer } : undefined),
+    layerDigest: sha256(layer),
+    digest,
+  };
+}

@@ -72,7 +72,7 @@ export async function startApi(options: ApiOptions = {}): Promise<RunningApi> {
     store,
     continuation,
     log,
-    owner: `test-${Math.random().toString(36).slice(2, 8)}`,
+    worker: `test-${Math.random().toString(36).slice(2, 8)}`,
   });
   const http = serve({ fetch: server.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => http.once('listening', () => resolve()));

@@ -88,8 +88,8 @@ describe('node dist/cli.mjs check', () => {
     expect(JSON.parse(early.stdout)).toMatchObject({ checked: 1, skipped: 1 });
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const next = await runCheck();
-    expect(next.code).toBe(0);
-    expect(JSON.parse(next.stdout.trim())).toMatchObject({ checked: 1, synced: 1, failed: 0 });
+    expect(next.code, next.stderr).toBe(0);
+    expect(JSON.parse(next.stdout.trim()), next.stderr).toMatchObject({ checked: 1, synced: 1, failed: 0 });
     expect(next.stderr).toContain('"msg":"check finished"');
     await expectCopied(fresh, source, 'proc/killed', destination, 'proc/killed', 'v1');
     expect(await store.get(id)).toMatchObject({ status: 'synced', source_digest: fresh.digest });

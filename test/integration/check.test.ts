@@ -127,7 +127,7 @@ describe('runCheck', () => {
         credentials: staticCredentials(new Map()),
         store: api.store,
         log: () => {},
-        owner: 'second-checker',
+        worker: 'second-checker',
       });
       const [a, b] = await Promise.all([api.server.check(), other.check()]);
       expect(a.synced + b.synced).toBe(4);

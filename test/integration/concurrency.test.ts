@@ -46,8 +46,10 @@ it('a record whose worker died mid-sync (lease run out) is finished by the next 
   const created = await api.call('POST', '/v1/images', body);
   // Simulate a worker that took the lease, marked the record syncing and died: its lease expired.
   const record = (await api.store.get(created.json.id))!;
-  const dead = await api.store.update(record.id, record.version, { status: 'syncing', lease_owner: 'dead-worker', lease_until: Date.now() - 1 });
-  expect(dead?.status).toBe('syncing');
+  const marked = await api.store.update(record.id, record.version, { status: 'syncing' });
+  expect(marked?.status).toBe('syncing');
+  expect(await api.store.acquireLease(record.id, 'dead-worker', 1)).toBeDefined();
+  await new Promise((resolve) => setTimeout(resolve, 5));
   const again = await api.call('POST', '/v1/images', body);
   expect(again.status).toBe(200);
   expect(again.json).toMatchObject({ status: 'synced', source_digest: pushed.digest });
@@ -60,9 +62,10 @@ it('a live lease held by another worker is respected: the request waits and answ
   const body = { source: `${source.host}/race/held:v1`, destination: `${destination.host}/race/held:v1` };
   const created = await api.call('POST', '/v1/images', body);
   const id = created.json.id as string;
+  const current = (await api.store.get(id))!;
+  const marked = await api.store.update(id, current.version, { status: 'syncing' });
   const held = await api.store.acquireLease(id, 'other-worker', 60_000);
   expect(held).toBeDefined();
-  const marked = await api.store.update(id, held!.version, { status: 'syncing' });
   // The other worker finishes shortly.
   setTimeout(() => void api.store.releaseLease(id, 'other-worker', { status: 'synced' }), 300);
   const started = Date.now();

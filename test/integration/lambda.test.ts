@@ -121,13 +121,21 @@ describe('dist/api.mjs handler', () => {
     expect(JSON.parse(read.body)).toMatchObject({ status: 'synced', image: `${destination.host}/lambda/app@${pushed.digest}` });
   });
 
-  it('deletes through the handler', async () => {
+  it('deletes through the handler: past the budget, an asynchronous invocation finishes the deletion', async () => {
     await pushImage(source, 'lambda/gone', 'v1', { format: 'oci', layers: 1 });
     const created = await handler(urlEvent('POST', '/v1/images', { source: `${source.host}/lambda/gone:v1`, destination: `${destination.host}/lambda/gone:v1` }), context());
     const { id } = JSON.parse(created.body);
     await lambda.idle();
+    expect((await headManifest(destination, 'lambda/gone', 'v1')).status).toBe(200);
+    let open = () => {};
+    gate = new Promise((resolve) => (open = resolve));
+    // A budget of 1 ms: the deletion cannot finish in the request, so it is handed off.
     const deleted = await handler(urlEvent('DELETE', `/v1/images/${id}`), context());
-    expect(deleted.statusCode).toBe(204);
+    expect(deleted.statusCode).toBe(202);
+    expect(JSON.parse(deleted.body)).toMatchObject({ id, status: 'deleting' });
+    expect(lambda.invocations).toContainEqual({ functionName: 'imagesync-api', invocationType: 'Event', payload: { imagesync: 'sync', id } });
+    open();
+    await lambda.idle();
     expect((await handler(urlEvent('GET', `/v1/images/${id}`), context())).statusCode).toBe(404);
     expect((await headManifest(destination, 'lambda/gone', 'v1')).status).toBe(404);
   });

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
 import { dynamoClient, isLoopbackUrl } from '../../lib/store/client.ts';
@@ -286,60 +287,100 @@ describe('leases', () => {
     store = await freshStore(() => clock);
   });
 
-  it('goes to the first owner, to nobody else while valid, to another after expiry', async () => {
+  it('goes to one job at a time: nobody else (not even the holder again) while valid, another after expiry', async () => {
     await store.create(record('lease'));
-    const first = await store.acquireLease('lease', 'worker-a', 60_000);
-    expect(first).toMatchObject({ lease_owner: 'worker-a', lease_until: clock + 60_000, version: 2 });
+    const first = await store.acquireLease('lease', 'job-a', 60_000);
+    expect(first).toMatchObject({ lease_owner: 'job-a', lease_until: clock + 60_000, lease_generation: 0, generation: 0, version: 2 });
 
     clock += 30_000;
-    expect(await store.acquireLease('lease', 'worker-b', 60_000)).toBeUndefined();
-    const again = await store.acquireLease('lease', 'worker-a', 60_000);
-    expect(again).toMatchObject({ lease_owner: 'worker-a', lease_until: clock + 60_000, version: 3 });
+    expect(await store.acquireLease('lease', 'job-b', 60_000)).toBeUndefined();
+    expect(await store.acquireLease('lease', 'job-a', 60_000)).toBeUndefined();
 
-    clock += 60_001;
-    const taken = await store.acquireLease('lease', 'worker-b', 60_000);
-    expect(taken).toMatchObject({ lease_owner: 'worker-b', lease_until: clock + 60_000, version: 4 });
-    expect(await store.acquireLease('lease', 'worker-a', 60_000)).toBeUndefined();
+    clock += 30_001;
+    const taken = await store.acquireLease('lease', 'job-b', 60_000);
+    expect(taken).toMatchObject({ lease_owner: 'job-b', lease_until: clock + 60_000, version: 3 });
+    // The job that lost it is fenced out of every write under the lease.
+    expect(await store.renewLease('lease', 'job-a', 60_000)).toBeUndefined();
+    expect(await store.releaseLease('lease', 'job-a', { status: 'synced' })).toBeUndefined();
+    expect(await store.dropLease('lease', 'job-a')).toBe(false);
+    expect(await store.deleteLeased('lease', 'job-a')).toBe(false);
+    expect(await store.get('lease')).toMatchObject({ lease_owner: 'job-b', version: 3 });
   });
 
-  it('is released only by its owner, with the changes', async () => {
-    await store.create({ ...record('release'), error: 'earlier failure' });
-    const held = (await store.acquireLease('release', 'worker-a', 60_000))!;
+  it('is leased for the current generation, and a new generation fences the holder out', async () => {
+    await store.create({ ...record('fence'), generation: 4 });
+    const held = (await store.acquireLease('fence', 'job-a', 60_000))!;
+    expect(held).toMatchObject({ generation: 4, lease_generation: 4 });
+    const renewed = await store.renewLease('fence', 'job-a', 60_000, { pending_digest: 'sha256:abc' });
+    expect(renewed).toMatchObject({ pending_digest: 'sha256:abc', lease_owner: 'job-a', version: held.version + 1 });
 
-    expect(await store.releaseLease('release', 'worker-b', { status: 'failed' })).toBeUndefined();
+    // A new intent (as PUT with a new source or DELETE write it): the job's lease no longer counts.
+    const moved = (await store.update('fence', renewed!.version, { generation: 5, status: 'deleting' }))!;
+    expect(await store.renewLease('fence', 'job-a', 60_000, { status: 'synced' })).toBeUndefined();
+    expect(await store.releaseLease('fence', 'job-a', { status: 'synced' })).toBeUndefined();
+    expect(await store.deleteLeased('fence', 'job-a')).toBe(false);
+    expect(await store.get('fence')).toEqual(moved);
+    // Giving it up is all the stale job can do; then the next job leases generation 5.
+    expect(await store.dropLease('fence', 'job-a')).toBe(true);
+    expect(await store.acquireLease('fence', 'job-b', 60_000)).toMatchObject({ lease_owner: 'job-b', lease_generation: 5 });
+    expect(await store.deleteLeased('fence', 'job-b')).toBe(true);
+    expect(await store.get('fence')).toBeUndefined();
+  });
+
+  it('is released only by its holder, with the changes', async () => {
+    await store.create({ ...record('release'), error: 'earlier failure' });
+    const held = (await store.acquireLease('release', 'job-a', 60_000))!;
+
+    expect(await store.releaseLease('release', 'job-b', { status: 'failed' })).toBeUndefined();
     expect(await store.get('release')).toEqual(held);
 
-    const released = await store.releaseLease('release', 'worker-a', { status: 'synced', image: 'registry.example/team/release@sha256:abc' }, ['error']);
+    const released = await store.releaseLease('release', 'job-a', { status: 'synced', image: 'registry.example/team/release@sha256:abc' }, ['error']);
     expect(released).toMatchObject({ status: 'synced', image: 'registry.example/team/release@sha256:abc', version: held.version + 1 });
-    expect(released).not.toHaveProperty('lease_owner');
-    expect(released).not.toHaveProperty('lease_until');
-    expect(released).not.toHaveProperty('error');
-    expect(await store.releaseLease('release', 'worker-a')).toBeUndefined();
+    for (const field of ['lease_owner', 'lease_until', 'lease_generation', 'error']) expect(released).not.toHaveProperty(field);
+    expect(await store.releaseLease('release', 'job-a')).toBeUndefined();
 
     // Released: anyone may take it at once.
-    expect(await store.acquireLease('release', 'worker-b', 1_000)).toMatchObject({ lease_owner: 'worker-b' });
+    expect(await store.acquireLease('release', 'job-b', 1_000)).toMatchObject({ lease_owner: 'job-b' });
   });
 
-  it('is renewed only by its owner', async () => {
+  it('is renewed only by its holder', async () => {
     await store.create(record('renew'));
-    await store.acquireLease('renew', 'worker-a', 10_000);
+    await store.acquireLease('renew', 'job-a', 10_000);
     clock += 5_000;
-    expect(await store.renewLease('renew', 'worker-a', 10_000)).toBe(true);
-    expect((await store.get('renew'))!.lease_until).toBe(clock + 10_000);
-    expect(await store.renewLease('renew', 'worker-b', 10_000)).toBe(false);
+    expect(await store.renewLease('renew', 'job-a', 10_000)).toMatchObject({ lease_until: clock + 10_000 });
+    expect(await store.renewLease('renew', 'job-b', 10_000)).toBeUndefined();
     clock += 9_000; // within the renewed lease, past the original one
-    expect(await store.acquireLease('renew', 'worker-b', 10_000)).toBeUndefined();
-    await store.releaseLease('renew', 'worker-a');
-    expect(await store.renewLease('renew', 'worker-a', 10_000)).toBe(false);
+    expect(await store.acquireLease('renew', 'job-b', 10_000)).toBeUndefined();
+    expect(await store.dropLease('renew', 'job-a')).toBe(true);
+    expect(await store.renewLease('renew', 'job-a', 10_000)).toBeUndefined();
+    expect(await store.get('renew')).not.toHaveProperty('lease_owner');
+  });
+
+  it('keeps lease fields out of ordinary writes', async () => {
+    await store.create(record('internal'));
+    const current = (await store.get('internal'))!;
+    await expect(store.update('internal', current.version, { lease_owner: 'sneaky' } as never)).rejects.toThrow(/lease_owner is not a record field/);
+  });
+
+  it('reads a cleanup plan of 0.1 (one image) as a list of images', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    await DynamoDBDocumentClient.from(client).send(
+      new PutCommand({
+        TableName: storeTable(store),
+        Item: { ...record('legacy'), version: 1, created_at: 'x', updated_at: 'x', cleanup: { repository: 'team/legacy', digest, manifests: [digest], blobs: ['sha256:b'], untag: '1' } },
+      }),
+    );
+    expect((await store.get('legacy'))!.cleanup).toEqual({ repository: 'team/legacy', untag: '1', images: [{ digest, manifests: [digest], blobs: ['sha256:b'] }] });
   });
 
   it('expires in real time with the default clock', async () => {
     const realtime = await freshStore();
     await realtime.create(record('short'));
-    expect(await realtime.acquireLease('short', 'worker-a', 50)).toBeDefined();
-    expect(await realtime.acquireLease('short', 'worker-b', 50)).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(await realtime.acquireLease('short', 'worker-b', 50)).toMatchObject({ lease_owner: 'worker-b' });
+    // Long enough that the refusal below cannot race the expiry on a loaded machine.
+    expect(await realtime.acquireLease('short', 'job-a', 1_000)).toBeDefined();
+    expect(await realtime.acquireLease('short', 'job-b', 1_000)).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await realtime.acquireLease('short', 'job-b', 1_000)).toMatchObject({ lease_owner: 'job-b' });
   });
 });
 

@@ -48,7 +48,7 @@ interface FakeBehaviour {
   read?: () => StoredRecord | undefined;
   replace?: () => Answer;
   checkNow?: () => Answer;
-  remove?: () => { removed: boolean; left: string[] };
+  remove?: () => { outcome: 'removed'; left: string[] } | { outcome: 'pending'; record: StoredRecord } | { outcome: 'absent' };
   list?: () => RecordPage;
 }
 
@@ -62,6 +62,8 @@ function setup(behaviour: FakeBehaviour = {}, options: { tokens?: string[]; poli
   const calls: Call[] = [];
   const logs: LogLine[] = [];
   const fake = {
+    // The request's terms are opaque to the app: here they are just the wait flag, so calls show it.
+    begin: (wait: boolean) => wait,
     async create(...args: unknown[]) {
       calls.push(['create', ...args]);
       return (behaviour.create ?? (() => ({ status: 201, record: stored() })))();
@@ -80,7 +82,7 @@ function setup(behaviour: FakeBehaviour = {}, options: { tokens?: string[]; poli
     },
     async remove(...args: unknown[]) {
       calls.push(['remove', ...args]);
-      return (behaviour.remove ?? (() => ({ removed: true, left: [] })))();
+      return (behaviour.remove ?? (() => ({ outcome: 'removed', left: [] })))();
     },
     async list(...args: unknown[]) {
       calls.push(['list', ...args]);
@@ -374,7 +376,7 @@ describe('GET /v1/images/{id}', () => {
       synced_at: '2026-11-27T10:00:00Z',
       checked_at: '2026-11-27T10:15:00Z',
     });
-    expect(calls).toEqual([['read', ID]]);
+    expect(calls).toEqual([['read', ID, true]]);
   });
 
   it('answers 404 problem when the service has no record', async () => {
@@ -486,12 +488,12 @@ describe('DELETE /v1/images/{id}', () => {
     expect(response.status).toBe(204);
     expect(await response.text()).toBe('');
     expect(response.headers.has('x-imagesync-left')).toBe(false);
-    expect(calls).toEqual([['remove', ID]]);
+    expect(calls).toEqual([['remove', ID, true]]);
   });
 
   it('says what was left in x-imagesync-left', async () => {
     const left = [`docker.io/me/busybox@${DIGEST} (docker.io: DELETE manifest failed: 405 UNSUPPORTED)`, 'second thing'];
-    const { request } = setup({ remove: () => ({ removed: true, left }) });
+    const { request } = setup({ remove: () => ({ outcome: 'removed', left }) });
     const response = await request(`/v1/images/${ID}`, { method: 'DELETE', headers: AUTH });
     expect(response.status).toBe(204);
     expect(await response.text()).toBe('');
@@ -499,7 +501,7 @@ describe('DELETE /v1/images/{id}', () => {
   });
 
   it('bounds the x-imagesync-left header', async () => {
-    const { request } = setup({ remove: () => ({ removed: true, left: ['x'.repeat(5000)] }) });
+    const { request } = setup({ remove: () => ({ outcome: 'removed', left: ['x'.repeat(5000)] }) });
     const response = await request(`/v1/images/${ID}`, { method: 'DELETE', headers: AUTH });
     expect(response.status).toBe(204);
     expect(response.headers.get('x-imagesync-left')!.length).toBe(2000);
@@ -515,13 +517,20 @@ describe('DELETE /v1/images/{id}', () => {
   // Actual: 500 internal error; a retry then answers 404.
   it('answers 204 when what was left contains characters outside Latin-1', async () => {
     const left = [`ghcr.io/me/busybox@${DIGEST} (ghcr.io: DELETE manifest failed: 405 UNSUPPORTED: “deletion disabled”)`];
-    const { request } = setup({ remove: () => ({ removed: true, left }) });
+    const { request } = setup({ remove: () => ({ outcome: 'removed', left }) });
     const response = await request(`/v1/images/${ID}`, { method: 'DELETE', headers: AUTH });
     expect(response.status).toBe(204);
   });
 
+  it('answers 202 with the record while the deletion goes on in the background', async () => {
+    const { request } = setup({ remove: () => ({ outcome: 'pending', record: stored({ status: 'deleting' }) }) });
+    const response = await request(`/v1/images/${ID}`, { method: 'DELETE', headers: AUTH });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ id: ID, status: 'deleting' });
+  });
+
   it('answers 404 when there was no such record', async () => {
-    const { request } = setup({ remove: () => ({ removed: false, left: [] }) });
+    const { request } = setup({ remove: () => ({ outcome: 'absent' }) });
     const response = await request(`/v1/images/${ID}`, { method: 'DELETE', headers: AUTH });
     expect(response.status).toBe(404);
     expect((await problemOf(response)).type).toBe('urn:imagesync:problem:not-found');

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { toApiError } from '../../lib/api/errors.ts';
 import { ApiError } from '../../lib/api/problem.ts';
 import { ConflictError } from '../../lib/sync/errors.ts';
-import { SourceNotFoundError } from '../../lib/copy/errors.ts';
+import { ImageLimitError, SourceNotFoundError } from '../../lib/copy/errors.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
-import { AuthenticationError, NotFoundError, RegistryError } from '../../lib/registry/errors.ts';
-import { ManifestFormatError } from '../../lib/registry/media-types.ts';
+import { AuthenticationError, NotFoundError, RegistryError, RegistryProtocolError } from '../../lib/registry/errors.ts';
+import { MalformedManifestError, ManifestFormatError, parseManifestContent, OCI_MANIFEST } from '../../lib/registry/media-types.ts';
+import { SizeLimitError } from '../../lib/util/stream.ts';
+import { InvalidReferenceError } from '../../lib/reference/reference.ts';
 import { InvalidCursorError, StoreError } from '../../lib/store/types.ts';
-import { RecordChangedError } from '../../lib/sync/deletion.ts';
 import { NetworkError, RefusedUrlError } from '../../lib/transport/errors.ts';
 import { DigestError, DigestMismatchError } from '../../lib/util/digest.ts';
 
@@ -53,6 +54,58 @@ describe('toApiError', () => {
     expect(out.detail).toBe((error as Error).message);
   });
 
+  it.each([
+    ['a manifest that is not JSON', new RegistryProtocolError('127.0.0.1:5000', 'get manifest src/app:v1', 'the manifest is not JSON'), /^127\.0\.0\.1:5000: get manifest src\/app:v1: the manifest is not JSON$/],
+    [
+      'a malformed descriptor',
+      new RegistryProtocolError('ghcr.io', 'get manifest team/app:v1', 'invalid digest "sha256:0/..": invalid character "/"', { field: 'layers[0].digest' }),
+      /^ghcr\.io: get manifest team\/app:v1: layers\[0\]\.digest: invalid digest/,
+    ],
+    ['a malformed header', new RegistryProtocolError('quay.io', 'HEAD manifest a/b:v1', 'invalid digest "x"', { field: 'Docker-Content-Digest' }), /quay\.io: HEAD manifest a\/b:v1: Docker-Content-Digest: invalid digest/],
+    ['a manifest too large', new RegistryProtocolError('r.example', 'get manifest a:v1', 'the manifest is larger than 4194304 bytes', { cause: new SizeLimitError('the manifest', 4194304) }), /r\.example: .*larger than 4194304/],
+    ['bad content seen outside getManifest', new MalformedManifestError('r.example: manifest a@sha256:1', 'config.size', 'not a non-negative integer'), /^r\.example: manifest a@sha256:1: config\.size: /],
+    ['a bare size limit', new SizeLimitError('the tag list', 10), /the tag list is larger than 10 bytes/],
+  ])('answers %s 502 registry-failed, naming the registry and the field', (_, error, detail) => {
+    const out = mapped(error);
+    expect([out.status, out.code, out.title]).toEqual([502, 'registry-failed', 'Registry failed']);
+    expect(out.detail).toMatch(detail);
+  });
+
+  it('a bad descriptor from parseManifestContent maps to 502, an unsupported type to 422', () => {
+    const caught = (json: unknown, mediaType: string) => {
+      try {
+        parseManifestContent(json, mediaType, 'r.example: manifest a@sha256:1');
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a refusal');
+    };
+    const bad = mapped(caught({ config: { digest: '../../x', size: 1 }, layers: [] }, OCI_MANIFEST));
+    expect([bad.status, bad.code]).toEqual([502, 'registry-failed']);
+    expect(bad.detail).toContain('config.digest');
+    const unsupported = mapped(caught({}, 'application/vnd.docker.distribution.manifest.v1+prettyjws'));
+    expect([unsupported.status, unsupported.code]).toEqual([422, 'unsupported-image']);
+  });
+
+  it('carries the registry\'s own code for a missing source (422), not the status name', () => {
+    const source = parseReference('127.0.0.1:5000/src/app:gone');
+    const out = mapped(new SourceNotFoundError(source, new NotFoundError('127.0.0.1:5000', 'get manifest src/app:gone', 404, [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }])));
+    expect(out.status).toBe(422);
+    expect(out.detail).toContain('404 MANIFEST_UNKNOWN');
+    expect(out.detail).not.toContain('NOT_FOUND');
+  });
+
+  it('a protocol error has no code of its own: the 502 does not invent one', () => {
+    const error = new RegistryProtocolError('r.example', 'list tags of a', 'the tag list is not JSON');
+    expect(error.code).toBeUndefined();
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(mapped(error).detail).toBe('r.example: list tags of a: the tag list is not JSON');
+  });
+
+  it('leaves a path builder\'s refusal unmapped: it is a caller bug, never a registry answer', () => {
+    expect(toApiError(new InvalidReferenceError('../x', 'invalid tag'))).toBeUndefined();
+  });
+
   it('names the registry and its error code in a 502', () => {
     const out = mapped(new RegistryError('quay.io', 'PUT manifest', 503, [{ code: 'UNAVAILABLE' }]));
     expect(out.detail).toContain('quay.io');
@@ -65,9 +118,10 @@ describe('toApiError', () => {
     expect(out.detail).toContain('line one line two');
   });
 
-  it('answers a record changed under a deletion 409 record-changed', () => {
-    const out = mapped(new RecordChangedError('record 0123 changed while it was being deleted'));
-    expect([out.status, out.code, out.title, out.detail]).toEqual([409, 'record-changed', 'Conflict', 'record 0123 changed while it was being deleted']);
+  it('answers an image past the bounds on one copy 502 image-limit, naming the bound and its setting', () => {
+    const out = mapped(new ImageLimitError('r.example', 'team/app lists more than 10 manifests in one image (IMAGESYNC_MAX_MANIFESTS)'));
+    expect([out.status, out.code, out.title]).toEqual([502, 'image-limit', 'Image exceeds a limit']);
+    expect(out.detail).toBe('r.example: team/app lists more than 10 manifests in one image (IMAGESYNC_MAX_MANIFESTS)');
   });
 
   it('answers a store failure 503 store-unavailable', () => {

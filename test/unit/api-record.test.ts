@@ -4,7 +4,7 @@ import { SERVER_KEYS, publicRecord } from '../../lib/api/record.ts';
 import type { StoredRecord } from '../../lib/store/types.ts';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const INTERNAL = ['version', 'lease_owner', 'lease_until', 'created_at', 'updated_at', 'cleanup'];
+const INTERNAL = ['version', 'lease_owner', 'lease_until', 'lease_generation', 'generation', 'pending_digest', 'created_at', 'updated_at', 'cleanup'];
 
 function stored(overrides: Partial<StoredRecord> = {}): StoredRecord {
   return {
@@ -21,7 +21,10 @@ function stored(overrides: Partial<StoredRecord> = {}): StoredRecord {
     updated_at: '2026-11-27T10:15:00Z',
     lease_owner: 'worker-1',
     lease_until: 1_800_000_000_000,
-    cleanup: { repository: 'my-private-registry/busybox', digest: DIGEST, manifests: [DIGEST], blobs: [], untag: '1.32' },
+    cleanup: { repository: 'my-private-registry/busybox', images: [{ digest: DIGEST, manifests: [DIGEST], blobs: [] }], untag: '1.32' },
+    generation: 3,
+    lease_generation: 3,
+    pending_digest: DIGEST,
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Authenticator, type AuthenticatorOptions } from '../../lib/auth/authenticator.ts';
 import { basicAuthorization, type Credential } from '../../lib/auth/credentials.ts';
 import { AuthenticationError } from '../../lib/registry/errors.ts';
-import { RefusedUrlError } from '../../lib/transport/errors.ts';
+import { NetworkError, RefusedUrlError } from '../../lib/transport/errors.ts';
 import { deferred, fakeTransport, json, status } from './fakes.ts';
 
 const T0 = 1_700_000_000_000;
@@ -115,7 +115,7 @@ describe('Authenticator: Bearer', () => {
     expect(transport.calls).toHaveLength(2);
   });
 
-  it('a failed fetch rejects every waiter and is not cached: the next call fetches again', async () => {
+  it('a failed fetch rejects every waiter and is not cached: once the registry challenges again, it fetches again', async () => {
     const answer = deferred<Response>();
     const transport = fakeTransport((_req, i) => (i === 0 ? answer.promise : json({ token: 'second' })));
     const { auth } = challenged({ transport });
@@ -124,6 +124,7 @@ describe('Authenticator: Bearer', () => {
     const settled = await both;
     expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
     expect(transport.calls).toHaveLength(1);
+    expect(auth.onUnauthorized(unauthorized(bearerChallenge()), [PULL], undefined)).toBe(true);
     expect(await auth.authorization([PULL])).toBe('Bearer second');
     expect(transport.calls).toHaveLength(2);
   });
@@ -332,5 +333,96 @@ describe('Authenticator: registry token credential', () => {
   it('a Basic challenge does not make it retry either', () => {
     const { auth } = setup({ credential });
     expect(auth.onUnauthorized(unauthorized('Basic realm="x"'), [PULL], 'Bearer static-registry-token')).toBe(false);
+  });
+});
+
+// Regression: one failed token fetch used to keep its challenge, so every later request to the
+// registry, any repository, failed in authorization() without the registry being asked again.
+describe('Authenticator: a failed token fetch forgets its challenge', () => {
+  const refusingCheck = (url: URL) => {
+    if (url.host === 'auth.example') throw new RefusedUrlError('refusing auth.example');
+  };
+
+  it.each<[label: string, overrides: () => Partial<AuthenticatorOptions>]>([
+    ['the realm refused by checkUrl', () => ({ checkUrl: refusingCheck })],
+    ['the token service answering 403', () => ({ transport: fakeTransport([status(403)]) })],
+    ['the token service answering 500', () => ({ transport: fakeTransport([status(500)]) })],
+    ['the token service unreachable', () => ({ transport: fakeTransport([new NetworkError('auth.example', 'ECONNREFUSED')]) })],
+    ['the token service answering without a token', () => ({ transport: fakeTransport([json({})]) })],
+  ])('%s: the next call sends no header (the request goes to the registry), for any scopes', async (_label, overrides) => {
+    const { auth, transport } = challenged(overrides());
+    await expect(auth.authorization([PULL])).rejects.toThrow();
+    const fetched = transport.calls.length;
+    expect(await auth.authorization([PULL])).toBeUndefined();
+    expect(await auth.authorization(['repository:other/app:pull'])).toBeUndefined();
+    expect(transport.calls).toHaveLength(fetched);
+  });
+
+  it.each<[label: string, header: string]>([
+    ['without a realm', 'Bearer service="registry.example"'],
+    ['with a realm that is not a URL', 'Bearer realm="not a url",service="x"'],
+  ])('a challenge %s is forgotten too', async (_label, header) => {
+    const { auth } = challenged({}, header);
+    await expect(auth.authorization([PULL])).rejects.toThrow(/registry\.example/);
+    expect(await auth.authorization([PULL])).toBeUndefined();
+  });
+
+  it('after the registry challenges again, a token is fetched afresh and works', async () => {
+    let refuse = true;
+    const { auth, transport } = challenged({ checkUrl: (url) => refuse && refusingCheck(url) });
+    await expect(auth.authorization([PULL])).rejects.toBeInstanceOf(RefusedUrlError);
+    expect(transport.calls).toHaveLength(0);
+    refuse = false;
+    expect(auth.onUnauthorized(unauthorized(bearerChallenge()), [PULL], undefined)).toBe(true);
+    expect(await auth.authorization([PULL])).toBe('Bearer T1');
+    expect(transport.calls).toHaveLength(1);
+  });
+
+  it('parallel callers share the one failing fetch, and all of them see it fail', async () => {
+    const answer = deferred<Response>();
+    const transport = fakeTransport(() => answer.promise);
+    const { auth } = challenged({ transport });
+    const all = Promise.allSettled([auth.authorization([PULL]), auth.authorization([PULL]), auth.authorization([PULL])]);
+    answer.resolve(status(403));
+    const settled = await all;
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(settled.map((s) => (s as PromiseRejectedResult).reason)).toEqual(Array(3).fill(expect.any(AuthenticationError)));
+    expect(transport.calls).toHaveLength(1);
+    expect(await auth.authorization([PULL])).toBeUndefined();
+  });
+
+  it('is forgotten even when a parallel 401 stored an equal challenge during the fetch', async () => {
+    const answer = deferred<Response>();
+    const transport = fakeTransport(() => answer.promise);
+    const { auth } = challenged({ transport });
+    const failing = auth.authorization([PULL]);
+    // Same realm and service, another object (and another scope hint).
+    expect(auth.onUnauthorized(unauthorized(bearerChallenge(REALM, 'registry.example', PUSH)), [PUSH], undefined)).toBe(true);
+    answer.resolve(status(403));
+    await expect(failing).rejects.toBeInstanceOf(AuthenticationError);
+    expect(await auth.authorization([PUSH])).toBeUndefined();
+  });
+
+  it('a different challenge learned during the fetch is kept', async () => {
+    const answer = deferred<Response>();
+    const other = 'https://auth2.example/token';
+    const transport = fakeTransport((request) => (request.url.startsWith(REALM) ? answer.promise : json({ token: 'from-auth2' })));
+    const { auth } = challenged({ transport });
+    const failing = auth.authorization([PULL]);
+    expect(auth.onUnauthorized(unauthorized(bearerChallenge(other)), [PULL], undefined)).toBe(true);
+    answer.resolve(status(403));
+    await expect(failing).rejects.toBeInstanceOf(AuthenticationError);
+    expect(await auth.authorization([PULL])).toBe('Bearer from-auth2');
+    expect(new URL(transport.calls[1]!.url).host).toBe('auth2.example');
+  });
+
+  it('tokens earned before for other scopes stay cached', async () => {
+    const transport = fakeTransport((request) => (scopesOf(request.url).includes(PUSH) ? status(403) : json({ token: 'pull-token', expires_in: 300 })));
+    const { auth } = challenged({ transport });
+    expect(await auth.authorization([PULL])).toBe('Bearer pull-token');
+    await expect(auth.authorization([PUSH])).rejects.toBeInstanceOf(AuthenticationError);
+    expect(auth.onUnauthorized(unauthorized(bearerChallenge()), [PULL], undefined)).toBe(true);
+    expect(await auth.authorization([PULL])).toBe('Bearer pull-token');
+    expect(transport.calls).toHaveLength(2);
   });
 });

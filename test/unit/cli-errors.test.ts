@@ -5,8 +5,9 @@ import { errorLine, UsageError } from '../../lib/cli/errors.ts';
 import { ConfigError } from '../../lib/config/errors.ts';
 import { SourceNotFoundError } from '../../lib/copy/errors.ts';
 import { InvalidReferenceError } from '../../lib/reference/reference.ts';
-import { AuthenticationError, NotFoundError, RegistryError } from '../../lib/registry/errors.ts';
-import { ManifestFormatError } from '../../lib/registry/media-types.ts';
+import { AuthenticationError, NotFoundError, RegistryError, RegistryProtocolError } from '../../lib/registry/errors.ts';
+import { MalformedManifestError, ManifestFormatError } from '../../lib/registry/media-types.ts';
+import { SizeLimitError } from '../../lib/util/stream.ts';
 import { BodyTooLargeError } from '../../lib/registry/upload.ts';
 import { NetworkError, RefusedUrlError } from '../../lib/transport/errors.ts';
 import { DigestError, DigestMismatchError } from '../../lib/util/digest.ts';
@@ -24,6 +25,9 @@ describe('errorLine', () => {
     'InvalidReferenceError',
     'SourceNotFoundError',
     'RegistryError',
+    'RegistryProtocolError',
+    'MalformedManifestError',
+    'SizeLimitError',
     'AuthenticationError',
     'NotFoundError',
     'BodyTooLargeError',
@@ -55,6 +59,9 @@ describe('errorLine', () => {
       new SourceNotFoundError({ registry: 'docker.io', repository: 'library/busybox', tag: 'nope' }, notFound),
       new InvalidReferenceError('Busybox', 'repository name must be lowercase'),
       new BodyTooLargeError('r', 'put blob', 413),
+      new RegistryProtocolError('r', 'get manifest a:v1', 'invalid digest', { field: 'layers[0].digest' }),
+      new MalformedManifestError('r: manifest a@sha256:1', 'config', 'not a descriptor'),
+      new SizeLimitError('the manifest', 4194304),
     ];
     for (const error of errors) expect(errorLine(error), error.name).toBe(error.message);
   });

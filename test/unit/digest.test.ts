@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkDigest, DigestError, DigestMismatchError, digestOf, VerifyingStream } from '../../lib/util/digest.ts';
+import { checkDigest, DigestError, DigestMismatchError, digestOf, verifiableDigestProblem, VerifyingStream } from '../../lib/util/digest.ts';
 import { bytes, chunkedStream, concat, pattern, streamOf } from './fakes.ts';
 
 const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -54,6 +54,22 @@ describe('checkDigest', () => {
     ['trailing newline', `sha256:${HEX64}\n`],
   ])('rejects %s', (_label, digest) => {
     expect(() => checkDigest(digest)).toThrow(DigestError);
+  });
+
+  it.each<[label: string, digest: string, reason: RegExp]>([
+    ['a path traversal', `sha256:${HEX64}/../../v2/x/manifests/v1`, /invalid character "\/" in encoded value/],
+    ['a query', `sha256:${HEX64}?x=1`, /invalid character "\?"/],
+    ['an unknown algorithm', `md5:${'0'.repeat(32)}`, /unsupported digest algorithm "md5": only sha256 and sha512/],
+    ['upper-case hex', `sha256:${HEX64.toUpperCase()}`, /lower-case/],
+    ['a short sha512', `sha512:${HEX64}`, /sha512 needs 128 hex digits, got 64/],
+  ])('says why it rejects %s', (_label, digest, reason) => {
+    expect(() => checkDigest(digest)).toThrow(reason);
+    expect(verifiableDigestProblem(digest)).toMatch(reason);
+  });
+
+  it('verifiableDigestProblem: undefined for a good digest', () => {
+    expect(verifiableDigestProblem(`sha256:${HEX64}`)).toBeUndefined();
+    expect(verifiableDigestProblem(`sha512:${HEX128}`)).toBeUndefined();
   });
 
   it('does not echo an enormous input in full', () => {

@@ -42,6 +42,16 @@ export function fakeTransport(answers: Responder | Array<Response | Error | (() 
   return transport;
 }
 
+/** A responder per origin (`https://host[:port]`), for a registry and the hosts it sends clients to. */
+export function byOrigin(handlers: Record<string, Responder>): Responder {
+  return (request, index) => {
+    const origin = new URL(request.url).origin;
+    const handler = handlers[origin];
+    if (!handler) throw new Error(`the fake network has no ${origin}`);
+    return handler(request, index);
+  };
+}
+
 export function request(url: string, init: Partial<Omit<HttpRequest, 'url'>> = {}): HttpRequest {
   return { method: init.method ?? 'GET', url, headers: init.headers ?? {}, body: init.body, signal: init.signal };
 }

@@ -155,6 +155,36 @@ describe('withRedirects', () => {
       expect(second.headers).toEqual({ 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
     });
 
+    it.each<[code: number, method: string]>([
+      [307, 'PUT'],
+      [307, 'POST'],
+      [308, 'PATCH'],
+      [308, 'POST'],
+      [301, 'PUT'],
+      [302, 'PATCH'],
+    ])('%i of a %s with a body to another origin is refused: the body is never forwarded there', async (code, method) => {
+      const next = redirectThenOk(code, 'https://storage.example/upload?sig=SIGNATURE');
+      const error = await withRedirects(next)(request(START, { method, body: bytes('manifest or form') })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RefusedUrlError);
+      expect((error as Error).message).toContain('registry.example');
+      expect((error as Error).message).toContain('storage.example');
+      expect((error as Error).message).not.toContain('SIGNATURE');
+      expect(next.calls).toHaveLength(1);
+    });
+
+    it('a 307 of a request without a body to another origin is followed', async () => {
+      const next = redirectThenOk(307, 'https://storage.example/upload');
+      const response = await withRedirects(next)(request(START, { method: 'PUT', headers: { 'content-length': '0' } }));
+      expect(response.status).toBe(200);
+      expect(next.calls[1]!.url).toBe('https://storage.example/upload');
+    });
+
+    it.each([303, 302])('a %i of a POST with a body to another origin becomes a GET without it, and is followed', async (code) => {
+      const next = redirectThenOk(code, 'https://storage.example/result');
+      await withRedirects(next)(request(START, { method: 'POST', body: bytes('secret form') }));
+      expect(next.calls[1]).toMatchObject({ method: 'GET', url: 'https://storage.example/result', body: undefined });
+    });
+
     it.each([307, 308])('a streamed body with %i throws RefusedUrlError instead of sending the stream twice', async (code) => {
       const next = redirectThenOk(code, 'https://other.example/upload');
       const body = streamOf([bytes('abc')]);
@@ -167,6 +197,67 @@ describe('withRedirects', () => {
       const next = fakeTransport([status(302, { location: '/a' }), status(303, { location: '/b' }), status(200)]);
       await withRedirects(next)(request(START, { signal: controller.signal }));
       expect(next.calls.map((c) => c.signal)).toEqual([controller.signal, controller.signal, controller.signal]);
+    });
+  });
+
+  describe('crossOriginRedirect: refuse', () => {
+    it.each([301, 302, 303, 307, 308])('a %i to another origin throws, naming both hosts but no query, and the target is never contacted', async (code) => {
+      const next = redirectThenOk(code, 'https://foreign.example/token?sig=SIGNATURE');
+      const first = request('https://auth.example/token?scope=repository:a:pull&account=alice', { headers: { authorization: 'Basic c2VjcmV0' } });
+      const error = await withRedirects(next)({ ...first, crossOriginRedirect: 'refuse' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RefusedUrlError);
+      const message = (error as Error).message;
+      expect(message).toContain('auth.example');
+      expect(message).toContain('foreign.example');
+      for (const secret of ['SIGNATURE', 'alice', 'scope=', 'c2VjcmV0']) expect(message).not.toContain(secret);
+      expect(next.calls).toHaveLength(1);
+    });
+
+    it('a redirect within the origin is followed, credentials and all', async () => {
+      const next = redirectThenOk(307, '/token/v2');
+      const response = await withRedirects(next)({ ...request(START, { headers: { authorization: 'Basic c2VjcmV0' } }), crossOriginRedirect: 'refuse' });
+      expect(response.status).toBe(200);
+      expect(next.calls[1]!.headers.authorization).toBe('Basic c2VjcmV0');
+    });
+
+    it('holds on every hop, also after a 303 turned the request into a GET', async () => {
+      const next = fakeTransport([status(303, { location: '/step' }), status(302, { location: 'https://foreign.example/x' }), status(200)]);
+      const first = request(START, { method: 'POST', body: bytes('refresh_token=SECRET') });
+      await expect(withRedirects(next)({ ...first, crossOriginRedirect: 'refuse' })).rejects.toBeInstanceOf(RefusedUrlError);
+      expect(next.calls.map((c) => new URL(c.url).host)).toEqual(['registry.example', 'registry.example']);
+    });
+
+    it('the default follows to another origin (without authorization)', async () => {
+      const next = redirectThenOk(302, 'https://foreign.example/x');
+      const response = await withRedirects(next)({ ...request(START, { headers: { authorization: 'Bearer t' } }), crossOriginRedirect: 'follow' });
+      expect(response.status).toBe(200);
+      expect(next.calls[1]!.headers.authorization).toBeUndefined();
+    });
+  });
+
+  describe('the URL that answered', () => {
+    it('a response without redirects is returned as it is: no url of its own', async () => {
+      const answer = status(401, { 'www-authenticate': 'Basic realm="r"' });
+      const response = await withRedirects(fakeTransport([answer]))(request(START));
+      expect(response).toBe(answer);
+    });
+
+    it('after redirects, url is the last hop\'s URL, with status, headers and body intact', async () => {
+      const next = fakeTransport([
+        status(302, { location: 'https://cdn.example/a/b' }),
+        status(307, { location: 'c?sig=1' }),
+        status(401, { 'www-authenticate': 'Bearer realm="https://cdn.example/token"' }, 'denied'),
+      ]);
+      const response = await withRedirects(next)(request(START));
+      expect(response.url).toBe('https://cdn.example/a/c?sig=1');
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="https://cdn.example/token"');
+      expect(await text(response)).toBe('denied');
+    });
+
+    it('a redirect within the origin also tells its URL', async () => {
+      const response = await withRedirects(redirectThenOk(307, '/v2/moved'))(request(START));
+      expect(response.url).toBe('https://registry.example/v2/moved');
     });
   });
 

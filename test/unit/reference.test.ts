@@ -11,7 +11,11 @@ import {
   pinnedReference,
   registryApiHost,
   validateDigest,
+  validateRepositoryPath,
   validateTag,
+  digestProblem,
+  repositoryProblem,
+  tagProblem,
   type Reference,
 } from '../../lib/reference/reference.ts';
 
@@ -318,6 +322,74 @@ describe('validateTag and validateDigest', () => {
   it('throw with the reason', () => {
     expect(thrown(() => validateTag('-x')).reason).toContain('must start with a letter, digit or "_"');
     expect(thrown(() => validateDigest('sha256:xyz')).reason).toContain('"x" is not a hex digit');
+  });
+});
+
+describe('path components from registries: validateRepositoryPath, digestProblem, tagProblem, repositoryProblem', () => {
+  it.each(['a', 'library/busybox', 'team/app', 'a/b/c/d', 'my-app_2/x.y', 'a__b/c---d', 'x'.repeat(255)])('accepts the repository %j', (repository) => {
+    expect(validateRepositoryPath(repository)).toBe(repository);
+    expect(repositoryProblem(repository)).toBeUndefined();
+  });
+
+  it.each<[repository: string, reason: RegExp]>([
+    ['', /empty repository name/],
+    ['..', /must start and end with a letter or digit/],
+    ['a/../b', /must start and end with a letter or digit/],
+    ['a/./b', /must start and end with a letter or digit/],
+    ['/a', /must not start with "\/"/],
+    ['a/', /must not end with "\/"/],
+    ['a//b', /repeated "\/"/],
+    ['a/b?x=1', /invalid character "\?"/],
+    ['a/b#f', /invalid character "#"/],
+    ['a%2fb', /invalid character "%"/],
+    ['a b', /invalid character " "/],
+    ['A/b', /lowercase/],
+    ['a\nb', /invalid character/],
+    ['a:tag', /invalid character ":"/],
+    ['a@sha256', /invalid character "@"/],
+    ['x'.repeat(256), /longer than 255 characters \(256\)/],
+  ])('refuses the repository %j', (repository, reason) => {
+    expect(repositoryProblem(repository)).toMatch(reason);
+    const error = thrown(() => validateRepositoryPath(repository));
+    expect(error.reason).toMatch(reason);
+  });
+
+  it.each<[tag: string, reason: RegExp | undefined]>([
+    ['v1', undefined],
+    ['_x', undefined],
+    ['1.2.3-rc.1_b', undefined],
+    ['a'.repeat(128), undefined],
+    ['', /empty tag/],
+    ['..', /must start with a letter, digit or "_"/],
+    ['../x', /invalid character "\/"/],
+    ['a/b', /invalid character "\/"/],
+    ['x?y', /invalid character "\?"/],
+    ['sha256:abc', /invalid character ":"/],
+    ['-x', /must start with/],
+    ['a'.repeat(129), /longer than 128 characters/],
+  ])('tagProblem(%j)', (tagValue, reason) => {
+    if (reason === undefined) expect(tagProblem(tagValue)).toBeUndefined();
+    else expect(tagProblem(tagValue)).toMatch(reason);
+  });
+
+  it.each<[digest: string, reason: RegExp | undefined]>([
+    [SHA, undefined],
+    [SHA512, undefined],
+    // The grammar alone allows algorithms it cannot check; util/digest refuses those.
+    ['sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564', undefined],
+    [`${SHA}/../../x`, /invalid character "\/"/],
+    ['sha256:', /missing encoded value/],
+    [':abc', /missing algorithm/],
+    ['abc', /algorithm:encoded/],
+    ['', /empty digest/],
+  ])('digestProblem(%j)', (digest, reason) => {
+    if (reason === undefined) expect(digestProblem(digest)).toBeUndefined();
+    else expect(digestProblem(digest)).toMatch(reason);
+  });
+
+  it('gives each call its own reason (no state kept between calls)', () => {
+    expect(tagProblem('a/b')).toMatch(/"\/"/);
+    expect(tagProblem('a?b')).toMatch(/"\?"/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { readAllCapped, StreamSlicer } from '../../lib/util/stream.ts';
+import { readAllCapped, SizeLimitError, StreamSlicer } from '../../lib/util/stream.ts';
 import { chunkedStream, concat, pattern, readChunks, streamOf } from './fakes.ts';
 
 describe('StreamSlicer', () => {
@@ -108,8 +108,11 @@ describe('readAllCapped', () => {
     [11, 10],
     [1, 0],
     [5_000, 4_096],
-  ])('%i bytes over a limit of %i throw, naming the thing and the limit', async (size, limit) => {
-    await expect(readAllCapped(chunkedStream(pattern(size), [3]), limit, 'manifest')).rejects.toThrow(`manifest is larger than ${limit} bytes`);
+  ])('%i bytes over a limit of %i throw a SizeLimitError, naming the thing and the limit', async (size, limit) => {
+    const error = await readAllCapped(chunkedStream(pattern(size), [3]), limit, 'manifest').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SizeLimitError);
+    expect((error as SizeLimitError).message).toBe(`manifest is larger than ${limit} bytes`);
+    expect([(error as SizeLimitError).what, (error as SizeLimitError).limit]).toEqual(['manifest', limit]);
   });
 
   it('stops reading and cancels the source as soon as the cap is passed', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { basicAuthorization, type Credential } from '../../lib/auth/credentials.ts';
 import { fetchToken, type TokenRequest } from '../../lib/auth/token.ts';
 import { AuthenticationError, NotFoundError, RegistryError } from '../../lib/registry/errors.ts';
+import { RefusedUrlError } from '../../lib/transport/errors.ts';
+import { withRedirects } from '../../lib/transport/redirect.ts';
 import { fakeTransport, json, status } from './fakes.ts';
 
 const T0 = 1_700_000_000_000;
@@ -203,5 +205,60 @@ describe('fetchToken: errors', () => {
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as AuthenticationError).code).toBe('UNAUTHORIZED');
     expect(error.message).not.toContain('refresh-SECRET');
+  });
+});
+
+// Through the redirect layer, as the client sends them: a token request carrying a secret stays
+// at the realm's origin whatever the status; an anonymous one may follow the service elsewhere.
+describe('fetchToken: redirects', () => {
+  const FOREIGN = 'https://foreign.example/token';
+  const identity: Credential = { kind: 'identity', token: 'refresh-SECRET-77' };
+
+  function redirecting(code: number, location = FOREIGN) {
+    return fakeTransport((request) => (request.url.startsWith(REALM) ? status(code, { location }) : json({ token: 'foreign-token' })));
+  }
+
+  it.each([301, 302, 303, 307, 308])('basic credential: a %i to another origin is refused, naming both hosts and no secret', async (code) => {
+    const next = redirecting(code);
+    const error = await rejection(fetchToken(withRedirects(next), tokenRequest({ credential: basic }), () => T0));
+    expect(error).toBeInstanceOf(RefusedUrlError);
+    expect(error.message).toContain('auth.example');
+    expect(error.message).toContain('foreign.example');
+    expect(error.message).not.toContain(PASSWORD);
+    expect(error.message).not.toContain(basicAuthorization('alice', PASSWORD).slice('Basic '.length));
+    expect(error.message).not.toContain('scope=');
+    expect(next.calls.map((c) => new URL(c.url).host)).toEqual(['auth.example']);
+  });
+
+  it.each([301, 302, 303, 307, 308])('identity credential: a %i to another origin is refused, the refresh token never leaves', async (code) => {
+    const next = redirecting(code);
+    const error = await rejection(fetchToken(withRedirects(next), tokenRequest({ credential: identity }), () => T0));
+    expect(error).toBeInstanceOf(RefusedUrlError);
+    expect(error.message).toMatch(/auth\.example.*foreign\.example/);
+    expect(error.message).not.toContain('refresh-SECRET-77');
+    expect(next.calls).toHaveLength(1);
+  });
+
+  it('a redirect within the realm\'s origin is followed with the credentials', async () => {
+    const next = fakeTransport((request) => (new URL(request.url).pathname === '/token' ? status(307, { location: '/v2/token' }) : json({ token: 'moved' })));
+    const token = await fetchToken(withRedirects(next), tokenRequest({ credential: basic }), () => T0);
+    expect(token.token).toBe('moved');
+    expect(next.calls.map((c) => c.headers.authorization)).toEqual([basicAuthorization('alice', PASSWORD), basicAuthorization('alice', PASSWORD)]);
+  });
+
+  it('an identity POST redirected (307) within the realm\'s origin keeps its form', async () => {
+    const next = fakeTransport((request) => (new URL(request.url).pathname === '/token' ? status(307, { location: '/oauth/token' }) : json({ access_token: 'moved' })));
+    const token = await fetchToken(withRedirects(next), tokenRequest({ credential: identity }), () => T0);
+    expect(token.token).toBe('moved');
+    expect(next.calls[1]!.method).toBe('POST');
+    expect(new URLSearchParams(new TextDecoder().decode(next.calls[1]!.body as Uint8Array)).get('refresh_token')).toBe('refresh-SECRET-77');
+  });
+
+  it('anonymous: a redirect to another origin is followed (nothing secret to keep)', async () => {
+    const next = redirecting(307);
+    const token = await fetchToken(withRedirects(next), tokenRequest(), () => T0);
+    expect(token.token).toBe('foreign-token');
+    expect(next.calls.map((c) => new URL(c.url).host)).toEqual(['auth.example', 'foreign.example']);
+    expect(next.calls[1]!.headers.authorization).toBeUndefined();
   });
 });

@@ -57,6 +57,23 @@ it('a record whose worker died mid-sync (lease run out) is finished by the next 
   expect((await api.store.get(created.json.id))?.lease_owner).toBeUndefined();
 });
 
+it('a GET on a record whose worker died mid-sync finishes that sync before answering', async () => {
+  await pushImage(source, 'race/get', 'v1', { format: 'oci', layers: 1 });
+  const body = { source: `${source.host}/race/get:v1`, destination: `${destination.host}/race/get:v1` };
+  const created = await api.call('POST', '/v1/images', body);
+  // The source moves; a worker took the record to sync it and died (its lease has run out).
+  const moved = await pushImage(source, 'race/get', 'v1', { format: 'oci', layers: 2 });
+  const record = (await api.store.get(created.json.id))!;
+  await api.store.update(record.id, record.version, { status: 'syncing' });
+  expect(await api.store.acquireLease(record.id, 'dead-worker', 1)).toBeDefined();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const read = await api.call('GET', `/v1/images/${created.json.id}`);
+  expect(read.status).toBe(200);
+  expect(read.json).toMatchObject({ status: 'synced', source_digest: moved.digest, image: `${destination.host}/race/get@${moved.digest}` });
+  expect((await headManifest(destination, 'race/get', 'v1')).digestHeader).toBe(moved.digest);
+  expect((await api.store.get(created.json.id))?.lease_owner).toBeUndefined();
+});
+
 it('a live lease held by another worker is respected: the request waits and answers what that worker wrote', async () => {
   await pushImage(source, 'race/held', 'v1', { format: 'oci', layers: 1 });
   const body = { source: `${source.host}/race/held:v1`, destination: `${destination.host}/race/held:v1` };

@@ -233,6 +233,35 @@ function apiCaller(url: string, token: string): Service['call'] {
   };
 }
 
+/**
+ * Ten /sync calls at once after the source tag moved: one copy. Every blob of the new image is
+ * fetched from the (slow) source at most once, and the tag and the record end on the new image.
+ */
+async function concurrentSyncs(service: Service, repository: string): Promise<void> {
+  const destination = `${world.destination.host}/${repository}:t`;
+  const reference = `${world.slow.host}/${repository}:v1`;
+  await pushImage(world.source, repository, 'v1', { format: 'oci', layers: 1 });
+  const created = await service.call('POST', '/v1/images', { source: reference, destination });
+  expect(created.status).toBe(201);
+  const id = recordId(parseReference(destination));
+  const moved = await pushImage(world.source, repository, 'v1', { format: 'oci', layers: 3, layerSize: 200_000 });
+  const before = world.slow.requests.length;
+  const answers = await Promise.all(Array.from({ length: 10 }, () => service.call('POST', `/v1/images/${id}/sync`)));
+  for (const answer of answers) expect([200, 202], answer.text).toContain(answer.status);
+  for (let i = 0; i < 200; i++) {
+    const record = await service.store.get(id);
+    if (record?.status === 'synced' && record.source_digest === moved.digest && !record.lease_owner) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(await service.store.get(id)).toMatchObject({ status: 'synced', source_digest: moved.digest });
+  expect((await headManifest(world.destination, repository, 't')).digestHeader).toBe(moved.digest);
+  const blobGets = world.slow.requests.slice(before).filter((r) => r.method === 'GET' && r.url.includes('/blobs/sha256:'));
+  const perBlob = new Map<string, number>();
+  for (const get of blobGets) perBlob.set(get.url, (perBlob.get(get.url) ?? 0) + 1);
+  expect(perBlob.size).toBe(4); // three layers and the config
+  expect([...perBlob.values()].every((n) => n === 1)).toBe(true);
+}
+
 describe('in one process', () => {
   let api: RunningApi;
   beforeAll(async () => {
@@ -255,6 +284,10 @@ describe('in one process', () => {
     console.log(`invariants, one process, seed ${SEED}: ${JSON.stringify(statuses)}`);
     expect(problems).toEqual([]);
   }, 600_000);
+
+  it('ten /sync calls at once after the source moved copy each blob once', async () => {
+    await concurrentSyncs({ call: apiCaller(api.url, api.token), store: api.store, settleMs: 0 }, 'inv/moving1');
+  });
 });
 
 describe('across two processes sharing one store', () => {
@@ -296,4 +329,10 @@ describe('across two processes sharing one store', () => {
     console.log(`invariants, two processes, seed ${SEED}: ${JSON.stringify(statuses)}`);
     expect(problems).toEqual([]);
   }, 600_000);
+
+  it('ten /sync calls at once, spread over both processes, copy each blob once', async () => {
+    const callers = servers.map((server) => apiCaller(server.match[1]!, token));
+    let turn = 0;
+    await concurrentSyncs({ call: (method, path, body) => callers[turn++ % callers.length]!(method, path, body), store, settleMs: 0 }, 'inv/moving2');
+  });
 });

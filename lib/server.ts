@@ -2,7 +2,7 @@
 // the sync core (registry clients, sync engine, scheduled check) and, for the HTTP API, the
 // service and the Hono app. functions/ (Node CLI and serve, Lambda, Deno) call these.
 import type { Hono } from 'hono';
-import { createApp, type ApiEnv } from './api/app.ts';
+import { createApp, type ApiEnv, type ApiOptions } from './api/app.ts';
 import type { CredentialStore } from './auth/credentials.ts';
 import { runCheck, type CheckSummary } from './check/run.ts';
 import type { Settings } from './config/settings.ts';
@@ -30,8 +30,8 @@ export interface Core {
   store: RecordStore;
   clients: RegistryClients;
   engine: SyncEngine;
-  /** One run of the scheduled check; `deadline` (epoch ms) and `signal` stop it early. */
-  check(options?: { deadline?: number; signal?: AbortSignal }): Promise<CheckSummary>;
+  /** One run of the scheduled check; `deadline` (epoch ms) and `signal` stop it early; `now` is its clock. */
+  check(options?: { deadline?: number; signal?: AbortSignal; now?: () => number }): Promise<CheckSummary>;
 }
 
 export function createCore(parts: CoreParts): Core {
@@ -58,8 +58,8 @@ export function createCore(parts: CoreParts): Core {
 
 export interface ServerParts extends CoreParts {
   continuation: Continuation;
-  /** Overrides the settings' request budget per request (Lambda: the invocation's time left). */
-  budgetMs?: () => number;
+  /** The latest a request may be answered, per request (Lambda: the invocation's end, less a reserve). */
+  deadlineOf?: ApiOptions['deadlineOf'];
 }
 
 export interface Server extends Core {
@@ -76,8 +76,8 @@ export function createServer(parts: ServerParts): Server {
     clients: core.clients,
     continuation: parts.continuation,
     log,
-    budgetMs: parts.budgetMs ?? (() => settings.requestBudgetMs),
+    budgetMs: settings.requestBudgetMs,
   });
-  const app = createApp({ service, tokens: settings.tokens, policy: { allowed: settings.allowed }, log });
+  const app = createApp({ service, tokens: settings.tokens, policy: { allowed: settings.allowed }, log, deadlineOf: parts.deadlineOf });
   return { ...core, app, service };
 }

@@ -25,13 +25,16 @@ interface Runtime {
 const RESERVE_MS = 15_000;
 
 let runtime: Promise<Runtime> | undefined;
-let deadline = Number.POSITIVE_INFINITY;
 
 export async function handler(event: LambdaEvent | SyncEvent, context: LambdaContext): Promise<unknown> {
-  deadline = Date.now() + context.getRemainingTimeInMillis();
   const current = await (runtime ??= start());
-  if (isSyncEvent(event)) return finishSync(current, event.id);
+  if (isSyncEvent(event)) return finishSync(current, event.id, context);
   return current.http(event as LambdaEvent, context);
+}
+
+/** When work in this invocation must stop: its end, less what answering and handing off take. */
+function stopAt(context: LambdaContext): number {
+  return Date.now() + context.getRemainingTimeInMillis() - RESERVE_MS;
 }
 
 async function start(): Promise<Runtime> {
@@ -47,17 +50,20 @@ async function start(): Promise<Runtime> {
   const server = createServer({
     ...(await lambdaCoreParts(env, settings, log, 'lambda')),
     continuation,
-    // Nothing left of the invocation: answer 202 at once and hand the sync off.
-    budgetMs: () => Math.max(0, Math.min(settings.requestBudgetMs, deadline - Date.now() - RESERVE_MS)),
+    // Each request's own invocation sets its deadline (nothing left of it: 202 and a hand-off at once).
+    deadlineOf: (c) => {
+      const context = (c.env as { lambdaContext?: LambdaContext } | undefined)?.lambdaContext;
+      return context ? stopAt(context) : undefined;
+    },
   });
   if (settings.tokens.length === 0) log('error', 'IMAGESYNC_API_TOKEN is not set: every /v1 call is refused');
   return { server, continuation, log, http: handle(server.app) };
 }
 
 /** An asynchronous invocation: finish the record's job until the invocation's end is near, then pass it on again. */
-async function finishSync({ server, continuation, log }: Runtime, id: string): Promise<{ outcome: string }> {
+async function finishSync({ server, continuation, log }: Runtime, id: string, context: LambdaContext): Promise<{ outcome: string }> {
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(new Error('invocation time running out')), Math.max(0, deadline - Date.now() - RESERVE_MS));
+  const timer = setTimeout(() => stop.abort(new Error('invocation time running out')), Math.max(0, stopAt(context) - Date.now()));
   try {
     const record = await server.store.get(id);
     const done = record?.status === 'deleting' ? server.engine.remove(id, { signal: stop.signal, joinUntil: Date.now() }) : server.engine.sync(id, { signal: stop.signal, joinUntil: Date.now() });

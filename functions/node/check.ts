@@ -1,7 +1,8 @@
 // `imagesync check`: one run of the scheduled check against the configured store (the embedded
-// one, or AWS_ENDPOINT_URL_DYNAMODB); prints the summary as one JSON line on stdout.
+// one, or AWS_ENDPOINT_URL_DYNAMODB); prints the summary as one JSON line on stdout, and exits 1
+// when a record failed, so that a cron job or CI step notices.
 import { parseArgs } from 'node:util';
-import type { CommandContext } from '../../lib/cli/copy-command.ts';
+import type { CommandContext } from '../../lib/cli/context.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger } from '../../lib/log.ts';
 import { createCore } from '../../lib/server.ts';
@@ -15,7 +16,7 @@ export async function check(args: string[], context: CommandContext): Promise<nu
   try {
     const summary = await createCore(node.parts).check();
     context.stdout(JSON.stringify(summary));
-    return 0;
+    return summary.failed > 0 ? 1 : 0;
   } finally {
     await node.close();
   }

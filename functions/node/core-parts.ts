@@ -2,7 +2,7 @@
 // service transport behind the SSRF guard, the registry credentials and this worker's lease name.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { CommandContext } from '../../lib/cli/copy-command.ts';
+import type { CommandContext } from '../../lib/cli/context.ts';
 import { loadRegistryAuth } from '../../lib/config/registry-auth.ts';
 import type { Settings } from '../../lib/config/settings.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -26,7 +26,7 @@ export async function nodeCoreParts(context: CommandContext, settings: Settings,
     const parts: CoreParts = {
       settings,
       transport,
-      credentials: await loadRegistryAuth(context.env),
+      credentials: await loadRegistryAuth(context.env, context.readFile),
       store: store.store,
       log,
       worker: `${hostname()}:${process.pid}:${role}:${randomBytes(3).toString('hex')}`,
@@ -41,8 +41,9 @@ export async function nodeCoreParts(context: CommandContext, settings: Settings,
       },
     };
   } catch (error) {
-    await store.close();
-    await transport.close();
+    // Both closed even when one fails (an open store keeps the process alive); the error that
+    // stopped the start is the one to report, whatever closing says.
+    await Promise.allSettled([store.close(), transport.close()]);
     throw error;
   }
 }

@@ -3,9 +3,10 @@
 // and handed-off syncs kept running in this process.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { serve as serveNode } from '@hono/node-server';
-import type { CommandContext } from '../../lib/cli/copy-command.ts';
+import { serve as serveNode, type ServerType } from '@hono/node-server';
+import type { CommandContext } from '../../lib/cli/context.ts';
 import { UsageError } from '../../lib/cli/errors.ts';
+import { ConfigError } from '../../lib/config/errors.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { jsonLogger, type Logger } from '../../lib/log.ts';
 import { createServer } from '../../lib/server.ts';
@@ -24,12 +25,23 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
 
   const node = await nodeCoreParts(context, settings, log, 'serve');
   const continuation = new InProcessContinuation(log);
-  const { app, check, engine } = createServer({ ...node.parts, continuation });
-
-  const server = serveNode({ fetch: app.fetch, port, hostname: values.host });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  let core: ReturnType<typeof createServer>;
+  let server: ServerType;
+  try {
+    core = createServer({ ...node.parts, continuation });
+    server = await listen(core.app.fetch, port, values.host!);
+  } catch (error) {
+    // The store's worker thread would keep the process alive, and its LevelDB lock the data
+    // directory: both go before the error is reported.
+    await within(node.close(), 5_000);
+    throw error;
+  }
+  const { check, engine } = core;
+  // Listened for before the address is announced: whoever reads it may ask for a stop at once.
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
   const address = server.address();
   const listening = typeof address === 'object' && address ? `http://${values.host}:${address.port}` : `http://${values.host}:${port}`;
@@ -49,16 +61,42 @@ export async function serve(args: string[], context: CommandContext): Promise<nu
   const first = setTimeout(tick, Math.min(5_000, settings.checkIntervalMs));
   const every = setInterval(tick, settings.checkIntervalMs);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   clearTimeout(first);
   clearInterval(every);
   await shutDown({ log, grace: settings.shutdownGraceMs, running: () => running, stopChecks, server, continuation, engine });
   await within(node.close(), 5_000);
   return 0;
+}
+
+/** Listens on host:port; a failure the user can act on becomes one line that says how. */
+async function listen(fetch: Parameters<typeof serveNode>[0]['fetch'], port: number, host: string): Promise<ServerType> {
+  const server = serveNode({ fetch, port, hostname: host });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (error) {
+    throw listenError(error, host, port);
+  }
+  return server;
+}
+
+function listenError(error: unknown, host: string, port: number): unknown {
+  switch ((error as { code?: unknown } | null)?.code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`port ${port} on ${host} is in use by another process: choose another with --port N (0 picks a free one)`);
+    case 'EACCES':
+      return new ConfigError(`no permission to listen on ${host}:${port}: choose a port above 1023 with --port N`);
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(`cannot listen on ${host}: not an address of this machine (see --host)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(`cannot listen on ${host}: no such host (see --host)`);
+    default:
+      return error;
+  }
 }
 
 /**

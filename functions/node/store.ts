@@ -18,8 +18,9 @@ export interface OpenStore {
 export async function openStore(env: Env, settings: Settings): Promise<OpenStore> {
   const external = env.AWS_ENDPOINT_URL_DYNAMODB;
   const embedded = external ? undefined : await startEmbeddedDynamo(settings.dataDir);
+  let opened: ReturnType<typeof dynamoClient> | undefined;
   try {
-    const client = dynamoClient(env, { endpoint: embedded?.endpoint });
+    const client = (opened = dynamoClient(env, { endpoint: embedded?.endpoint }));
     await ensureTable(client, settings.table);
     return {
       store: new DynamoRecordStore({ client, table: settings.table }),
@@ -31,7 +32,9 @@ export async function openStore(env: Env, settings: Settings): Promise<OpenStore
       },
     };
   } catch (error) {
-    await embedded?.close();
+    // Nothing opened here outlives a failed open: the next process gets the data directory.
+    opened?.destroy();
+    await embedded?.close().catch(() => undefined);
     throw error;
   }
 }

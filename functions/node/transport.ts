@@ -8,7 +8,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { AddressGuard } from '../../lib/transport/address-guard.ts';
-import { undiciTransport, type ClosableTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport, type ClosableTransport } from './undici-transport.ts';
 
 const gcEveryBytes = 8 * 1024 * 1024;
 

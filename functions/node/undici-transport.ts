@@ -6,10 +6,10 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import Agent from 'undici/lib/dispatcher/agent.js';
 import requestApi from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
-import { classifyAddress } from './addresses.ts';
-import { ForbiddenAddressError, type AddressGuard } from './address-guard.ts';
-import { NetworkError, describeNetworkError } from './errors.ts';
-import type { HttpRequest, HttpResponse, Transport } from './types.ts';
+import { classifyAddress } from '../../lib/transport/addresses.ts';
+import { ForbiddenAddressError, type AddressGuard } from '../../lib/transport/address-guard.ts';
+import { NetworkError, describeNetworkError } from '../../lib/transport/errors.ts';
+import type { HttpRequest, HttpResponse, Transport } from '../../lib/transport/types.ts';
 
 export interface UndiciTransportOptions {
   /** Connections per origin. */

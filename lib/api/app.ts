@@ -1,4 +1,4 @@
-// The HTTP API of CONTRACT.md as one web-standard Hono app; functions/ adapts it to Node,
+// The HTTP API (docs/api.md) as one web-standard Hono app; functions/ adapts it to Node,
 // Deno and Lambda. Every answer is JSON; errors are application/problem+json; every request
 // gets an id (X-Request-Id) and one JSON log line.
 import { Hono, type Context } from 'hono';
@@ -20,6 +20,8 @@ export interface ApiOptions {
   policy: InputPolicy;
   log: Logger;
   now?: () => number;
+  /** The latest a request may be answered (epoch ms), when the runtime sets one per request (Lambda). */
+  deadlineOf?: (c: Context<ApiEnv>) => number | undefined;
 }
 
 export type ApiEnv = { Variables: { requestId: string } };
@@ -31,6 +33,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   const { service, log } = options;
   const now = options.now ?? (() => performance.now());
   const authorized = tokenChecker(options.tokens);
+  const begin = (c: Context<ApiEnv>, wait: boolean) => service.begin(wait, options.deadlineOf?.(c));
   const app = new Hono<ApiEnv>();
 
   app.use(async (c, next) => {
@@ -74,7 +77,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   app.post('/v1/images', async (c) => {
     const spec = parseImageSpec(await jsonBody(c), options.policy);
-    const answer = await service.create(spec, service.begin(wantsWait(c)));
+    const answer = await service.create(spec, begin(c, wantsWait(c)));
     return c.json(publicRecord(answer.record), answer.status);
   });
 
@@ -88,7 +91,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   app.get('/v1/images/:id', async (c) => {
     const id = recordIdParam(c);
-    const record = await service.read(id, service.begin(true));
+    const record = await service.read(id, begin(c, true));
     if (!record) throw notFound(`no record ${id}`);
     return c.json(publicRecord(record));
   });
@@ -96,14 +99,14 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
   app.put('/v1/images/:id', async (c) => {
     const id = recordIdParam(c);
     const spec = parseImageSpec(await jsonBody(c), options.policy);
-    const answer = await service.replace(id, spec, service.begin(wantsWait(c)));
+    const answer = await service.replace(id, spec, begin(c, wantsWait(c)));
     if (!answer) throw notFound(`no record ${id}`);
     return c.json(publicRecord(answer.record), answer.status === 201 ? 200 : answer.status);
   });
 
   app.delete('/v1/images/:id', async (c) => {
     const id = recordIdParam(c);
-    const removal = await service.remove(id, service.begin(true));
+    const removal = await service.remove(id, begin(c, true));
     if (removal.outcome === 'absent') throw notFound(`no record ${id}`);
     // Still going on (a sync elsewhere letting go, a long deletion): the record says where it is.
     if (removal.outcome === 'pending') return c.json(publicRecord(removal.record), 202);
@@ -115,7 +118,7 @@ export function createApp(options: ApiOptions): Hono<ApiEnv> {
 
   app.post('/v1/images/:id/sync', async (c) => {
     const id = recordIdParam(c);
-    const answer = await service.checkNow(id, service.begin(wantsWait(c)));
+    const answer = await service.checkNow(id, begin(c, wantsWait(c)));
     if (!answer) throw notFound(`no record ${id}`);
     return c.json(publicRecord(answer.record), answer.status === 201 ? 200 : answer.status);
   });

@@ -18,11 +18,3 @@ export function tokenChecker(tokens: string[]): (authorization: string | undefin
 function hash(token: string): Uint8Array {
   return createHash('sha256').update(token).digest();
 }
-
-/** IMAGESYNC_API_TOKEN: comma-separated. */
-export function parseTokens(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-}

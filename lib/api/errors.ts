@@ -1,4 +1,4 @@
-// Maps what went wrong to the status and problem the contract documents: bad input 4xx,
+// Maps what went wrong to the status and problem of docs/api.md ("Errors"): bad input 4xx,
 // a missing source 422, a registry that failed after retries 502 naming it and its code.
 // Everything a registry can cause maps here: an error it answered (RegistryError, its code in the
 // message), an answer breaking the protocol (RegistryProtocolError, a RegistryError too), bytes
@@ -11,7 +11,9 @@ import { NetworkError, RefusedUrlError } from '../transport/errors.ts';
 import { ForbiddenAddressError } from '../transport/address-guard.ts';
 import { DigestError, DigestMismatchError } from '../util/digest.ts';
 import { SizeLimitError } from '../util/stream.ts';
-import { ConflictError, describeError, SyncTimeoutError } from '../sync/errors.ts';
+import { ChangeTimeoutError, ConflictError, describeError, SyncTimeoutError } from '../sync/errors.ts';
+import { RecordedFailure } from '../sync/engine.ts';
+import { CredentialsError } from '../auth/credentials.ts';
 import { ApiError } from './problem.ts';
 
 export function toApiError(error: unknown): ApiError | undefined {
@@ -25,6 +27,9 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ForbiddenAddressError) return new ApiError(403, 'address-not-allowed', 'Address not allowed', error.message);
   if (error instanceof ConflictError) return new ApiError(409, error.code, 'Conflict', error.message);
   if (error instanceof SyncTimeoutError) return new ApiError(502, 'sync-timeout', 'Sync timed out', error.message);
+  // Another job's failure, joined: its recorded message is all there is.
+  if (error instanceof RecordedFailure || error instanceof ChangeTimeoutError) return new ApiError(502, 'registry-failed', 'Registry failed', describeError(error));
+  if (error instanceof CredentialsError) return new ApiError(503, 'credentials-unavailable', 'Registry credentials unavailable', error.message);
   if (error instanceof StoreError) return new ApiError(503, 'store-unavailable', 'State store unavailable', error.message);
   return undefined;
 }

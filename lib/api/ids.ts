@@ -7,7 +7,7 @@ import { formatReference, type Reference } from '../reference/reference.ts';
 export function recordId(destination: Reference): string {
   // Only the tag names the destination; a digest on a destination is refused earlier.
   const name = formatReference({ registry: destination.registry, repository: destination.repository, tag: destination.tag });
-  // 128 bits of SHA-256 in base32-like lower-case hex: [0-9a-f]{32}.
+  // 128 bits of SHA-256 in lower-case hex: [0-9a-f]{32}.
   return createHash('sha256').update(name).digest('hex').slice(0, 32);
 }
 

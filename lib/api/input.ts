@@ -2,7 +2,7 @@
 // Validation gives a reason a person can act on; nothing is written for bad input.
 // zod/mini: the same validation, tree-shakable (the full zod is 445 KiB of the Lambda bundle).
 import * as z from 'zod/mini';
-import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
+import { InvalidReferenceError, parseReference, tagged, type Reference } from '../reference/reference.ts';
 import { ApiError, badRequest } from './problem.ts';
 import { recordId } from './ids.ts';
 import { verifiableDigestProblem } from '../util/digest.ts';
@@ -38,13 +38,14 @@ export function parseImageSpec(body: unknown, policy: InputPolicy): ImageSpec {
   // The grammar admits algorithms no one can verify a copy against (sha384:, sha256+b64u:).
   const unverifiable = sourceRef.digest === undefined ? undefined : verifiableDigestProblem(sourceRef.digest);
   if (unverifiable) throw badRequest('invalid-source', `source ${JSON.stringify(source)}: ${unverifiable}`);
-  if (destinationRef.digest) throw badRequest('invalid-destination', `destination ${JSON.stringify(destination)} must be a tag, not a digest: the tag is what imagesync keeps current`);
+  const taggedDestination = tagged(destinationRef);
+  if (!taggedDestination) throw badRequest('invalid-destination', `destination ${JSON.stringify(destination)} must be a tag, not a digest: the tag is what imagesync keeps current`);
   for (const [role, ref] of [['source', sourceRef], ['destination', destinationRef]] as const) {
     if (policy.allowed && !policy.allowed(ref.registry)) {
       throw new ApiError(403, 'registry-not-allowed', 'Registry not allowed', `${role} registry ${ref.registry} is not in IMAGESYNC_ALLOWED_REGISTRIES`);
     }
   }
-  return { id: recordId(destinationRef), source, destination, sourceRef, destinationRef };
+  return { id: recordId(taggedDestination), source, destination, sourceRef, destinationRef: taggedDestination };
 }
 
 function parse(role: string, value: string): Reference {

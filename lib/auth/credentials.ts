@@ -19,8 +19,13 @@ interface AuthEntry {
   registrytoken?: string;
 }
 
-export class CredentialsFileError extends Error {
-  override readonly name = 'CredentialsFileError';
+/** Registry credentials could not be had (a file or secret unreadable or malformed, a token service of AWS failing). The API answers 503. */
+export class CredentialsError extends Error {
+  override name = 'CredentialsError';
+}
+
+export class CredentialsFileError extends CredentialsError {
+  override name = 'CredentialsFileError';
 }
 
 /** Parses a Docker config.json and returns its entries keyed by normalized registry host. */

@@ -1,7 +1,7 @@
 // Amazon ECR hosts authenticate with the ambient AWS credentials: GetAuthorizationToken gives
 // base64 `AWS:<password>`, valid 12 hours, used as Basic. Tokens are cached per account and
 // region and renewed before they run out: an hour before, or after three quarters of a shorter life.
-import type { Credential, CredentialStore } from './credentials.ts';
+import { CredentialsError, type Credential, type CredentialStore } from './credentials.ts';
 
 // 123456789012.dkr.ecr.us-east-1.amazonaws.com, also -fips, China and the newer on.aws names.
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$/;
@@ -61,15 +61,16 @@ export async function sdkEcrToken(region: string, account: string): Promise<EcrT
     const data = answer.authorizationData?.[0];
     const decoded = data?.authorizationToken ? atob(data.authorizationToken) : '';
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new Error('GetAuthorizationToken answered without a token');
+    if (colon < 0) throw new CredentialsError(`GetAuthorizationToken answered without a token for account ${account} in ${region}`);
     return {
       username: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),
       expiresAt: data?.expiresAt ? new Date(data.expiresAt).getTime() : Date.now() + 12 * 60 * 60 * 1000,
     };
   } catch (error) {
+    if (error instanceof CredentialsError) throw error;
     // The AWS error's name says enough; its message may echo the signed request.
-    throw new Error(`cannot get an ECR token for account ${account} in ${region}: ${error instanceof Error ? error.name : 'error'}`);
+    throw new CredentialsError(`cannot get an ECR token for account ${account} in ${region}: ${error instanceof Error ? error.name : 'error'}`);
   } finally {
     client.destroy();
   }

@@ -1,14 +1,14 @@
 // Registry credentials kept in AWS Secrets Manager (IMAGESYNC_REGISTRY_AUTH_SECRET): a secret
 // whose value is a Docker config.json. Read at first use and again every few minutes, so a
 // rotated secret is picked up without a restart.
-import { parseDockerConfig, type Credential, type CredentialStore } from './credentials.ts';
+import { CredentialsError, parseDockerConfig, type Credential, type CredentialStore } from './credentials.ts';
 
 export type SecretSource = (secretId: string) => Promise<string>;
 
 const REFRESH_MS = 5 * 60 * 1000;
 
-export class SecretError extends Error {
-  override readonly name = 'SecretError';
+export class SecretError extends CredentialsError {
+  override name = 'SecretError';
 }
 
 export function secretCredentials(secretId: string, source: SecretSource = sdkSecret, now: () => number = Date.now): CredentialStore {

@@ -1,13 +1,13 @@
-// The scheduled check (CONTRACT.md): every record gets a HEAD on its source tag (none when pinned)
+// The scheduled check (docs/semantics.md): every record gets a HEAD on its source tag (none when pinned)
 // and a HEAD on its destination; a moved source, or a destination missing or overwritten, means a
 // sync. One failing record is marked failed and the run goes on. Records are read by parallel scan
 // segments and checked stalest first, so a run stopped by its time budget leaves the rest at the
 // head of the next run's queue. Leases keep overlapping runs from syncing one record twice.
 import { setMaxListeners } from 'node:events';
-import { KeyedLimiter } from '../copy/keyed-limit.ts';
-import { Limiter } from '../copy/limit.ts';
+import { KeyedLimiter } from '../util/keyed-limit.ts';
+import { Limiter } from '../util/limit.ts';
 import type { Logger } from '../log.ts';
-import { parseReference } from '../reference/reference.ts';
+import { sourceOf } from '../sync/references.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import type { RecordStore, StoredRecord } from '../store/types.ts';
 import type { SyncEngine } from '../sync/engine.ts';
@@ -118,7 +118,8 @@ class RecordCheck {
 
   async check(record: StoredRecord): Promise<Outcome> {
     const { store, engine, clients, log } = this.options;
-    const leaseLive = record.lease_until !== undefined && record.lease_until > this.now();
+    // As the store decides: a lease holds through its last millisecond.
+    const leaseLive = record.lease_until !== undefined && record.lease_until >= this.now();
     if (record.status === 'deleting') return leaseLive ? 'skipped' : this.finishDeletion(record);
     if (record.status === 'syncing' && leaseLive) return 'skipped';
     let reason: string;
@@ -138,7 +139,7 @@ class RecordCheck {
     } catch (error) {
       return this.fail(record, error);
     }
-    const source = parseReference(record.source).registry;
+    const source = sourceOf(record).registry;
     const remaining = clients.get(source).rateLimit?.remaining;
     if (remaining !== undefined && remaining <= (this.options.pullReserve ?? 10)) {
       log('warn', 'check: sync deferred by the rate limit', { id: record.id, registry: source, remaining });
@@ -155,8 +156,9 @@ class RecordCheck {
   private async fail(record: StoredRecord, error: unknown): Promise<Outcome> {
     const message = describeError(error);
     this.options.log('warn', 'check failed', { id: record.id, error: message });
-    await this.options.store.update(record.id, record.version, { status: 'failed', error: message, checked_at: isoSeconds(this.now()) }).catch(() => undefined);
-    return 'failed';
+    const written = await this.options.store.update(record.id, record.version, { status: 'failed', error: message, checked_at: isoSeconds(this.now()) }).catch(() => undefined);
+    // The record changed meanwhile (a worker synced it): its state is that worker's to report.
+    return written ? 'failed' : 'skipped';
   }
 
   private async finishDeletion(record: StoredRecord): Promise<Outcome> {

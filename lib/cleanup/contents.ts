@@ -4,10 +4,10 @@
 import type { RegistryClient } from '../registry/client.ts';
 import { NotFoundError } from '../registry/errors.ts';
 import { getManifest, headManifest } from '../registry/manifest.ts';
-import { isForeignLayer, parseManifestContent } from '../registry/media-types.ts';
+import { isForeignLayer, ManifestFormatError, parseManifestContent } from '../registry/media-types.ts';
 import { listTags } from '../registry/tag.ts';
 import { ImageLimitError } from '../copy/errors.ts';
-import { Limiter } from '../copy/limit.ts';
+import { Limiter } from '../util/limit.ts';
 import { DEFAULT_LIMITS, type CopyLimits } from '../copy/limits.ts';
 
 export interface Contents {
@@ -50,24 +50,46 @@ export async function imageContents(client: RegistryClient, repository: string, 
   return { manifests: [...manifests], blobs: [...blobs] };
 }
 
+/** What the repository's tags reach now, and what could not be known. */
+export interface Tagged {
+  manifests: Set<string>;
+  blobs: Set<string>;
+  /**
+   * A tagged image of a type this tool does not read (Docker schema 1, another artifact): it may
+   * use any blob, so none can be known unused. It cannot list manifests, so those still can.
+   */
+  blobsUnknown: boolean;
+  /** A tagged image past the bounds (an index too large or deep): nothing can be known unused. */
+  manifestsUnknown: boolean;
+}
+
 /**
  * Every manifest and blob reachable from the repository's tags right now; undefined when that
  * takes more than a bounded number of manifest reads (then nothing can be known unused).
  */
-export async function taggedContents(client: RegistryClient, repository: string, signal?: AbortSignal): Promise<{ manifests: Set<string>; blobs: Set<string> } | undefined> {
+export async function taggedContents(client: RegistryClient, repository: string, signal?: AbortSignal, limits: CopyLimits = DEFAULT_LIMITS): Promise<Tagged | undefined> {
   const limiter = new Limiter(8);
   const tags = await listTags(client, repository, signal);
   if (tags.length > TAGGED_MANIFEST_BUDGET) return undefined;
   const heads = await Promise.all(tags.map((tag) => limiter.run(() => headManifest(client, repository, tag, signal))));
   const digests = new Set(heads.map((head) => head?.digest).filter((digest): digest is string => digest !== undefined));
-  const manifests = new Set<string>();
-  const blobs = new Set<string>();
+  const tagged: Tagged = { manifests: new Set(), blobs: new Set(), blobsUnknown: false, manifestsUnknown: false };
   for (const digest of digests) {
-    if (manifests.has(digest)) continue;
-    const image = await limiter.run(() => imageContents(client, repository, digest, signal));
-    for (const m of image.manifests) manifests.add(m);
-    for (const b of image.blobs) blobs.add(b);
-    if (manifests.size > TAGGED_MANIFEST_BUDGET) return undefined;
+    if (tagged.manifests.has(digest)) continue;
+    let image: Contents;
+    try {
+      image = await limiter.run(() => imageContents(client, repository, digest, signal, limits));
+    } catch (error) {
+      if (!(error instanceof ManifestFormatError || error instanceof ImageLimitError)) throw error;
+      // Someone else's image, unreadable to us: keep it, and whatever it might use.
+      tagged.manifests.add(digest);
+      tagged.blobsUnknown = true;
+      if (error instanceof ImageLimitError) tagged.manifestsUnknown = true;
+      continue;
+    }
+    for (const m of image.manifests) tagged.manifests.add(m);
+    for (const b of image.blobs) tagged.blobs.add(b);
+    if (tagged.manifests.size > TAGGED_MANIFEST_BUDGET) return undefined;
   }
-  return { manifests, blobs };
+  return tagged;
 }

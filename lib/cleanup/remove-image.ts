@@ -1,13 +1,14 @@
-// Removes what a record created at its destination, and only that (docs: Deletion): the tag only
+// Removes what a record created at its destination, and only that (docs/semantics.md, Deletion): the tag only
 // while it still points at one of the record's images; a manifest only when no tag reaches it (an
 // index's children count as reached while another tag's index uses them); blobs only when no
 // manifest still reached uses them and the registry deletes blobs. Each step checks the
 // registry's state first, so the whole is safe to run again after a failure, and each runs under
 // the job's fence, so a job that lost its record stops before its next step.
 import type { Fence } from '../copy/fence.ts';
+import type { CopyLimits } from '../copy/limits.ts';
 import { deleteBlob } from '../registry/blob.ts';
 import type { RegistryClient } from '../registry/client.ts';
-import { deleteManifest, headManifest } from '../registry/manifest.ts';
+import { deleteManifest, getManifest, headManifest } from '../registry/manifest.ts';
 import { deleteTag } from '../registry/tag.ts';
 import type { Cleanup } from '../store/types.ts';
 import { taggedContents } from './contents.ts';
@@ -16,6 +17,8 @@ import { pushThrowaway, throwawayManifest } from './throwaway.ts';
 export interface RemoveImageOptions {
   fence: Fence;
   signal?: AbortSignal;
+  /** Bounds for reading the images other tags hold. */
+  limits?: CopyLimits;
 }
 
 /** Returns what stayed at the destination and why; empty when everything went. The plan's images must be resolved. */
@@ -35,9 +38,10 @@ export async function removeImage(client: RegistryClient, plan: Cleanup, options
     if (outcome === 'moved') left.push(`${where}:${plan.untag}: points at another image now, left as it is`);
   }
 
-  const tagged = await taggedContents(client, repository, signal);
-  if (!tagged) {
-    left.push(`${where}@${images.join(', ')}: the repository has too many tags to tell what else uses the image; its manifests and layers stay`);
+  const tagged = await taggedContents(client, repository, signal, options.limits);
+  if (!tagged || tagged.manifestsUnknown) {
+    const why = tagged ? 'an image under another tag is past the bounds on what is read' : 'the repository has too many tags';
+    left.push(`${where}@${images.join(', ')}: ${why} to tell what else uses the image; its manifests and layers stay`);
     return left;
   }
   const manifests = unique(plan.images.flatMap((image) => image.manifests ?? [image.digest]));
@@ -50,6 +54,10 @@ export async function removeImage(client: RegistryClient, plan: Cleanup, options
     }
   }
   const unused = unique(plan.images.flatMap((image) => image.blobs ?? [])).filter((blob) => !tagged.blobs.has(blob));
+  if (tagged.blobsUnknown && unused.length > 0) {
+    left.push(`${unused.length} layer(s) in ${where}: an image under another tag is of a type imagesync does not read, and may use them`);
+    return left;
+  }
   for (const [i, blob] of unused.entries()) {
     const deleted = await fence({ what: `delete blob ${repository}@${blob}` }, (fenced) => deleteBlob(client, repository, blob, fenced));
     if (deleted === 'unsupported') {
@@ -65,10 +73,13 @@ async function untag(client: RegistryClient, plan: Cleanup, tag: string, options
   const { signal, fence } = options;
   const head = await headManifest(client, repository, tag, signal);
   if (!head) return 'removed';
-  // A throwaway pushed by an earlier attempt that stopped before deleting it.
+  // A throwaway pushed by an earlier attempt that stopped before deleting it (its config with it).
   const throwaway = plan.throwaway;
   if (throwaway && head.digest === throwaway) {
+    const pushed = await getManifest(client, repository, throwaway, signal);
+    const config = pushed.content?.kind === 'image' ? pushed.content.config.digest : undefined;
     await fence({ what: `delete throwaway ${repository}@${throwaway}` }, (fenced) => deleteManifest(client, repository, throwaway, fenced));
+    if (config) await fence({ what: `delete throwaway config ${repository}@${config}` }, (fenced) => deleteBlob(client, repository, config, fenced));
     return 'removed';
   }
   if (!plan.images.some((image) => image.digest === head.digest)) return 'moved';

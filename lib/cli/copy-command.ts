@@ -1,25 +1,16 @@
 // `imagesync copy SOURCE DESTINATION`: one copy, no state; prints the pinned destination.
 import { parseArgs } from 'node:util';
-import { loadRegistryAuth, type Env } from '../config/registry-auth.ts';
+import { loadRegistryAuth } from '../config/registry-auth.ts';
 import { insecureHosts } from '../config/insecure.ts';
+import { imageLimits, stallPolicy } from '../config/settings.ts';
 import { copyImage, DEFAULT_CONCURRENCY } from '../copy/image.ts';
 import type { CopyEvent } from '../copy/events.ts';
-import { parseReference } from '../reference/reference.ts';
+import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
 import { RegistryClients } from '../registry/client.ts';
 import type { RetryEvent } from '../transport/retry.ts';
-import type { Transport } from '../transport/types.ts';
+import type { CommandContext } from './context.ts';
 import { UsageError } from './errors.ts';
 import { formatBytes, formatMs, shortDigest } from './format.ts';
-
-export interface CommandContext {
-  env: Env;
-  stdout: (line: string) => void;
-  stderr: (line: string) => void;
-  /** Progress lines go to stderr when it is a terminal (or with --verbose). */
-  stderrIsTTY: boolean;
-  transport: Transport;
-  userAgent: string;
-}
 
 export const copyUsage = `imagesync copy [options] SOURCE DESTINATION
 
@@ -29,7 +20,10 @@ destination pinned by digest. SOURCE may be pinned by digest; DESTINATION is a t
 Options:
   -j, --concurrency N   blobs transferred at once (default ${DEFAULT_CONCURRENCY})
   -v, --verbose         progress lines on stderr even when it is not a terminal
-  -q, --quiet           no progress lines`;
+  -q, --quiet           no progress lines
+  -h, --help            this text
+
+Exits 0 when the destination holds the image, 1 when the copy failed, 2 for usage mistakes.`;
 
 export async function copyCommand(args: string[], context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -44,21 +38,22 @@ export async function copyCommand(args: string[], context: CommandContext): Prom
   if (positionals.length !== 2) throw new UsageError(`copy needs SOURCE and DESTINATION, got ${positionals.length} argument(s)`);
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be an integer from 1 to 64`);
-  const source = parseReference(positionals[0]!);
-  const destination = parseReference(positionals[1]!);
+  const source = referenceArgument('SOURCE', positionals[0]!);
+  const destination = referenceArgument('DESTINATION', positionals[1]!);
 
   const progress = !values.quiet && (values.verbose || context.stderrIsTTY);
   const say = progress ? context.stderr : () => {};
   const clients = new RegistryClients({
     transport: context.transport,
-    credentials: await loadRegistryAuth(context.env),
+    credentials: await loadRegistryAuth(context.env, context.readFile),
     isInsecure: insecureHosts(context.env.IMAGESYNC_INSECURE_REGISTRIES),
     userAgent: context.userAgent,
+    stall: stallPolicy(context.env),
     onRetry: (event: RetryEvent) => say(`retry    ${event.method} ${event.host}: ${event.reason}, attempt ${event.attempt} in ${formatMs(event.delayMs)}`),
   });
 
   const started = Date.now();
-  const result = await copyImage(source, destination, { clients, concurrency, onEvent: (event) => say(describe(event)) });
+  const result = await copyImage(source, destination, { clients, concurrency, limits: imageLimits(context.env), onEvent: (event) => say(describe(event)) });
   const took = formatMs(Date.now() - started);
   if (result.unchanged) {
     say(`done in ${took}: the destination already holds ${shortDigest(result.digest)}`);
@@ -68,6 +63,17 @@ export async function copyCommand(args: string[], context: CommandContext): Prom
   }
   context.stdout(result.image);
   return 0;
+}
+
+/** A reference typed on the command line: when it does not parse, that is a usage mistake. */
+function referenceArgument(name: string, value: string): Reference {
+  try {
+    return parseReference(value);
+  } catch (error) {
+    if (!(error instanceof InvalidReferenceError)) throw error;
+    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    throw new UsageError(`invalid ${name} ${JSON.stringify(shown)}: ${error.reason}`);
+  }
 }
 
 function describe(event: CopyEvent): string {

@@ -22,9 +22,12 @@ const userFacing = new Set([
   'MalformedManifestError',
   'SizeLimitError',
   'ConfigError',
+  'CredentialsError',
   'CredentialsFileError',
   'ForbiddenAddressError',
   'SecretError',
+  'ImageLimitError',
+  'StalledError',
 ]);
 
 export function errorLine(error: unknown): string {

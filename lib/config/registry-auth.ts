@@ -1,10 +1,8 @@
 // Where registry credentials come from, first match wins: the Docker config.json in the Secrets
 // Manager secret IMAGESYNC_REGISTRY_AUTH_SECRET; the file IMAGESYNC_REGISTRY_AUTH, else
-// $DOCKER_CONFIG/config.json, else ~/.docker/config.json when present; for ECR hosts, a token
-// from GetAuthorizationToken with the ambient AWS credentials.
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+// $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json when present; for ECR hosts, a token
+// from GetAuthorizationToken with the ambient AWS credentials. Reading a file is the runtime's:
+// the adapter hands it in (the core reaches no file system of its own).
 import { chainCredentials, parseDockerConfig, staticCredentials, type CredentialStore } from '../auth/credentials.ts';
 import { ecrCredentials, type EcrTokenSource } from '../auth/ecr.ts';
 import { secretCredentials, type SecretSource } from '../auth/secrets-manager.ts';
@@ -12,33 +10,43 @@ import { ConfigError } from './errors.ts';
 
 export type Env = Record<string, string | undefined>;
 
+/** A text file's content; undefined when there is no such file. Other failures throw (with a `code`). */
+export type ReadFile = (path: string) => Promise<string | undefined>;
 
 export interface CredentialSources {
   /** Replace the AWS calls (tests). */
   secret?: SecretSource;
   ecr?: EcrTokenSource;
+  /** The clock of ECR token renewal (tests). */
+  now?: () => number;
 }
 
-export async function loadRegistryAuth(env: Env, sources: CredentialSources = {}): Promise<CredentialStore> {
+export async function loadRegistryAuth(env: Env, readFile: ReadFile, sources: CredentialSources = {}): Promise<CredentialStore> {
   const stores: CredentialStore[] = [];
-  if (env.IMAGESYNC_REGISTRY_AUTH_SECRET) stores.push(secretCredentials(env.IMAGESYNC_REGISTRY_AUTH_SECRET, sources.secret));
-  const file = await fileCredentials(env);
+  if (env.IMAGESYNC_REGISTRY_AUTH_SECRET) stores.push(secretCredentials(env.IMAGESYNC_REGISTRY_AUTH_SECRET, sources.secret, sources.now));
+  const file = await fileCredentials(env, readFile);
   if (file) stores.push(file);
-  stores.push(ecrCredentials(sources.ecr));
+  stores.push(ecrCredentials(sources.ecr, sources.now));
   return chainCredentials(...stores);
 }
 
-async function fileCredentials(env: Env): Promise<CredentialStore | undefined> {
+async function fileCredentials(env: Env, readFile: ReadFile): Promise<CredentialStore | undefined> {
   const explicit = env.IMAGESYNC_REGISTRY_AUTH;
-  const path = explicit || join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
-  let text: string;
+  const home = env.HOME || env.USERPROFILE;
+  const dockerConfig = env.DOCKER_CONFIG || (home ? `${home}/.docker` : undefined);
+  const path = explicit || (dockerConfig ? `${dockerConfig.replace(/\/+$/, '')}/config.json` : undefined);
+  if (!path) return undefined;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(path);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    // Only a file the user named must exist; the default locations are optional.
-    if (!explicit && code === 'ENOENT') return undefined;
     throw new ConfigError(`cannot read registry auth file ${path}: ${code ?? String(error)}`);
+  }
+  // Only a file the user named must exist; the default locations are optional.
+  if (text === undefined) {
+    if (explicit) throw new ConfigError(`cannot read registry auth file ${path}: ENOENT`);
+    return undefined;
   }
   return staticCredentials(parseDockerConfig(text, `registry auth file ${path}`));
 }

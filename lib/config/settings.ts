@@ -1,10 +1,11 @@
-// The environment of CONTRACT.md, read once into typed settings with clear errors.
-import { registryAllowlist } from './allowlist.ts';
+// The environment (docs/configuration.md), read once into typed settings with clear errors.
+import { hostPatterns } from './host-patterns.ts';
 import { insecureHosts } from './insecure.ts';
 import type { Env } from './registry-auth.ts';
 import { ConfigError } from './errors.ts';
-import { parseTokens } from '../api/auth.ts';
 import { DEFAULT_LIMITS, type CopyLimits } from '../copy/limits.ts';
+import { DEFAULT_LEASE_MS, DEFAULT_SYNC_TIMEOUT_MS } from '../sync/engine.ts';
+import { DEFAULT_STALL, type StallPolicy } from '../transport/stall.ts';
 
 export interface Settings {
   tokens: string[];
@@ -33,20 +34,31 @@ export function readSettings(env: Env): Settings {
     tokens: parseTokens(env.IMAGESYNC_API_TOKEN),
     table: env.IMAGESYNC_TABLE || 'imagesync',
     dataDir: env.IMAGESYNC_DATA_DIR || '.imagesync',
-    allowed: registryAllowlist(env.IMAGESYNC_ALLOWED_REGISTRIES),
+    // Unset: every registry may be named (which addresses may be reached is the address guard's business).
+    allowed: hostPatterns(env.IMAGESYNC_ALLOWED_REGISTRIES),
     isInsecure: insecureHosts(env.IMAGESYNC_INSECURE_REGISTRIES),
     checkIntervalMs: duration('IMAGESYNC_CHECK_INTERVAL', env.IMAGESYNC_CHECK_INTERVAL, '15m'),
     requestBudgetMs: duration('IMAGESYNC_REQUEST_BUDGET', env.IMAGESYNC_REQUEST_BUDGET, '50s'),
-    leaseMs: duration('IMAGESYNC_SYNC_LEASE', env.IMAGESYNC_SYNC_LEASE, '60s'),
-    syncTimeoutMs: duration('IMAGESYNC_SYNC_TIMEOUT', env.IMAGESYNC_SYNC_TIMEOUT, '30m'),
-    stallTimeoutMs: duration('IMAGESYNC_STALL_TIMEOUT', env.IMAGESYNC_STALL_TIMEOUT, '30s'),
+    leaseMs: duration('IMAGESYNC_SYNC_LEASE', env.IMAGESYNC_SYNC_LEASE, `${DEFAULT_LEASE_MS}ms`),
+    syncTimeoutMs: duration('IMAGESYNC_SYNC_TIMEOUT', env.IMAGESYNC_SYNC_TIMEOUT, `${DEFAULT_SYNC_TIMEOUT_MS}ms`),
+    stallTimeoutMs: stallPolicy(env).ms,
     shutdownGraceMs: duration('IMAGESYNC_SHUTDOWN_GRACE', env.IMAGESYNC_SHUTDOWN_GRACE, '10s'),
-    limits: {
-      ...DEFAULT_LIMITS,
-      maxManifests: count('IMAGESYNC_MAX_MANIFESTS', env.IMAGESYNC_MAX_MANIFESTS, DEFAULT_LIMITS.maxManifests, 100_000),
-      maxDepth: count('IMAGESYNC_MAX_INDEX_DEPTH', env.IMAGESYNC_MAX_INDEX_DEPTH, DEFAULT_LIMITS.maxDepth, 16),
-    },
+    limits: imageLimits(env),
   };
+}
+
+/** IMAGESYNC_MAX_MANIFESTS and IMAGESYNC_MAX_INDEX_DEPTH: the bounds on one image (the service and `copy`). */
+export function imageLimits(env: Env): CopyLimits {
+  return {
+    ...DEFAULT_LIMITS,
+    maxManifests: count('IMAGESYNC_MAX_MANIFESTS', env.IMAGESYNC_MAX_MANIFESTS, DEFAULT_LIMITS.maxManifests, 100_000),
+    maxDepth: count('IMAGESYNC_MAX_INDEX_DEPTH', env.IMAGESYNC_MAX_INDEX_DEPTH, DEFAULT_LIMITS.maxDepth, 16),
+  };
+}
+
+/** IMAGESYNC_STALL_TIMEOUT: when a transfer has stalled (the service and `copy`). */
+export function stallPolicy(env: Env): StallPolicy {
+  return { ...DEFAULT_STALL, ms: duration('IMAGESYNC_STALL_TIMEOUT', env.IMAGESYNC_STALL_TIMEOUT, `${DEFAULT_STALL.ms}ms`) };
 }
 
 /** A whole number from 1 to `max`. */
@@ -70,4 +82,12 @@ export function duration(name: string, value: string | undefined, fallback: stri
   // Timers take at most 2^31-1 ms; beyond, Node fires them at once.
   if (ms > MAX_TIMER_MS) throw new ConfigError(`${name} must be at most 24 days`);
   return ms;
+}
+
+/** IMAGESYNC_API_TOKEN: comma-separated, so a new token can be added before the old one goes. */
+export function parseTokens(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }

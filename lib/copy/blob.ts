@@ -18,9 +18,10 @@ export interface BlobCopyContext {
   destinationRepository: string;
   signal: AbortSignal;
   onEvent?: CopyEventHandler;
-  /** Whole-blob attempts: a stream cannot be replayed, so a failure restarts the blob. */
-  attempts?: number;
 }
+
+/** Whole-blob attempts: a stream cannot be replayed, so a failure restarts the blob. */
+const ATTEMPTS = 4;
 
 /** Chunk size once a registry has refused a whole blob in one request. */
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
@@ -46,7 +47,6 @@ async function transfer(context: BlobCopyContext, blob: Descriptor): Promise<Blo
     upload = mount.session;
   }
 
-  const attempts = context.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     upload ??= await startUpload(destination, repository, signal);
     try {
@@ -60,7 +60,7 @@ async function transfer(context: BlobCopyContext, blob: Descriptor): Promise<Blo
         const current = destination.chunkedUploadSize;
         if (current !== undefined && current <= MIN_CHUNK_SIZE) throw error;
         destination.chunkedUploadSize = current === undefined ? DEFAULT_CHUNK_SIZE : Math.max(MIN_CHUNK_SIZE, current / 2);
-      } else if (attempt >= attempts || signal.aborted || !isTransient(error)) {
+      } else if (attempt >= ATTEMPTS || signal.aborted || !isTransient(error)) {
         throw error;
       }
       const delayMs = error instanceof BodyTooLargeError ? 0 : backoffDelay(attempt - 1, defaultRetryPolicy);

@@ -3,7 +3,7 @@
 // Whatever the image lists, each manifest and blob is fetched at most once, manifest requests in
 // flight are bounded like blobs, and the image's size in manifests and nesting is capped.
 import { setMaxListeners } from 'node:events';
-import { pinnedReference, type Reference } from '../reference/reference.ts';
+import { manifestRef, pinnedReference, type Reference } from '../reference/reference.ts';
 import type { RegistryClient, RegistryClients } from '../registry/client.ts';
 import { getManifest, headManifest, putManifest, type Manifest } from '../registry/manifest.ts';
 import { isForeignLayer, parseManifestContent, type Descriptor } from '../registry/media-types.ts';
@@ -11,7 +11,7 @@ import { copyBlob, type BlobOutcome } from './blob.ts';
 import type { CopyEventHandler } from './events.ts';
 import { ImageLimitError, sourceNotFound } from './errors.ts';
 import { unfenced, type Fence } from './fence.ts';
-import { Limiter } from './limit.ts';
+import { Limiter } from '../util/limit.ts';
 import { CHILDREN_AT_ONCE, DEFAULT_LIMITS, MANIFESTS_IN_FLIGHT, type CopyLimits } from './limits.ts';
 
 export interface CopyOptions {
@@ -97,8 +97,8 @@ class CopyJob {
 
   async run(source: Reference, destination: Reference): Promise<CopyResult> {
     const { signal } = this.settings;
-    const destinationReference = destination.tag ?? destination.digest!;
-    const top = await this.manifestRequest(() => getManifest(this.source, this.sourceRepository, source.digest ?? source.tag!, signal)).catch((error: unknown) => {
+    const destinationReference = manifestRef(destination);
+    const top = await this.manifestRequest(() => getManifest(this.source, this.sourceRepository, manifestRef(source), signal)).catch((error: unknown) => {
       throw sourceNotFound(source, error);
     });
     this.count(top.digest);

@@ -28,6 +28,20 @@ export interface Reference {
   digest?: string;
 }
 
+/** A reference that names a tag (every destination, and a source that is not pinned). */
+export type TaggedReference = Reference & { tag: string };
+
+/** What goes into a manifest URL for this reference: its digest when pinned, else its tag. */
+export function manifestRef(ref: Reference): string {
+  // parseReference gives every reference a tag or a digest.
+  return ref.digest ?? ref.tag ?? DEFAULT_TAG;
+}
+
+/** A reference that is a tag, or undefined (one pinned by digest). */
+export function tagged(ref: Reference): TaggedReference | undefined {
+  return ref.tag !== undefined && ref.digest === undefined ? (ref as TaggedReference) : undefined;
+}
+
 export class InvalidReferenceError extends Error {
   override readonly name = 'InvalidReferenceError';
   readonly input: string;
@@ -124,7 +138,7 @@ export function parseReference(input: string, opts?: { defaultTag?: string }): R
 
   const repository = checkPath(path, registry, colon !== -1 ? ':' : at !== -1 ? '@' : '', fail);
   if (tagValue !== undefined) checkTag(tagValue, fail);
-  if (digest !== undefined) checkDigest(digest, fail);
+  if (digest !== undefined) checkDigestSyntax(digest, fail);
   checkNameLength(registry, repository, fail);
 
   const ref: Reference = { registry, repository };
@@ -136,23 +150,6 @@ export function parseReference(input: string, opts?: { defaultTag?: string }): R
     ref.tag = defaultTag;
   }
   return ref;
-}
-
-/** Parses a repository name without tag or digest, e.g. 'busybox' or 'host:5000/a/b'. */
-export function parseRepository(input: string): { registry: string; repository: string } {
-  const fail = (reason: string): never => {
-    throw new InvalidReferenceError(input, reason);
-  };
-  checkWhole(input, fail);
-  const at = input.indexOf('@');
-  if (at !== -1) fail(`a repository name cannot have a digest (${quote(input.slice(at))})`);
-  const { registry, remainder } = splitRegistry(input, fail);
-  const colon = remainder.indexOf(':');
-  const path = colon === -1 ? remainder : remainder.slice(0, colon);
-  const repository = checkPath(path, registry, colon !== -1 ? ':' : '', fail);
-  if (colon !== -1) fail(`a repository name cannot have a tag (${quote(remainder.slice(colon))})`);
-  checkNameLength(registry, repository, fail);
-  return { registry, repository };
 }
 
 /** The host that serves a registry's API: 'docker.io' → 'registry-1.docker.io', others unchanged. */
@@ -193,7 +190,7 @@ export function formatReference(ref: Reference): string {
 /** 'registry/repository@digest': the reference pinned to a digest, without its tag. */
 export function pinnedReference(ref: Reference, digest: string): string {
   const name = `${ref.registry}/${ref.repository}`;
-  checkDigest(digest, (reason) => {
+  checkDigestSyntax(digest, (reason) => {
     throw new InvalidReferenceError(`${name}@${digest}`, reason);
   });
   return `${name}@${digest}`;
@@ -201,7 +198,7 @@ export function pinnedReference(ref: Reference, digest: string): string {
 
 /** Throws InvalidReferenceError unless `digest` is a well-formed digest ('sha256:<64 hex>', …). */
 export function validateDigest(digest: string): string {
-  checkDigest(digest, (reason) => {
+  checkDigestSyntax(digest, (reason) => {
     throw new InvalidReferenceError(digest, reason);
   });
   return digest;
@@ -230,7 +227,7 @@ export function validateRepositoryPath(repository: string): string {
 
 /** Why `digest` is not a well-formed digest; undefined when it is. */
 export function digestProblem(digest: string): string | undefined {
-  return reasonOf((fail) => checkDigest(digest, fail));
+  return reasonOf((fail) => checkDigestSyntax(digest, fail));
 }
 
 /** Why `tagValue` is not a well-formed tag; undefined when it is. */
@@ -396,7 +393,7 @@ function checkTag(tagValue: string, fail: Fail): void {
   invalid(`does not match ${tag}`);
 }
 
-function checkDigest(digest: string, fail: Fail): void {
+function checkDigestSyntax(digest: string, fail: Fail): void {
   if (digest === '') fail('empty digest after "@"');
   const invalid = (detail: string): never => fail(`invalid digest ${quote(digest)}: ${detail}`);
   const colon = digest.indexOf(':');

@@ -1,6 +1,6 @@
 // One client per registry host: the base URL (https, or http for insecure hosts), the transport
 // stack (retries inside redirects), and an Authenticator that learns the registry's challenge.
-import { Authenticator } from '../auth/authenticator.ts';
+import { Authenticator } from './auth/authenticator.ts';
 import type { CredentialStore } from '../auth/credentials.ts';
 import { registryApiHost } from '../reference/reference.ts';
 import { RefusedUrlError } from '../transport/errors.ts';

@@ -2,7 +2,7 @@
 // digest asked for or announced, descriptors checked), PUT with the Content-Type equal to the
 // manifest's media type. What a registry sends is checked before it is used or trusted.
 import { validateDigest, validateRepositoryPath, validateTag } from '../reference/reference.ts';
-import { digestOf, DigestMismatchError, checkDigest, verifiableDigestProblem } from '../util/digest.ts';
+import { digestOf, DigestMismatchError, verifiableDigest, verifiableDigestProblem } from '../util/digest.ts';
 import { readAllCapped, SizeLimitError } from '../util/stream.ts';
 import { discard, type HttpResponse } from '../transport/types.ts';
 import type { RegistryClient } from './client.ts';
@@ -174,7 +174,7 @@ export async function getManifest(client: RegistryClient, repository: string, re
   }
   // The digest is over the exact bytes: verify against what was asked for, else what was announced.
   const expected = isDigest(reference) ? reference : announced;
-  const algorithm = expected ? checkDigest(expected).algorithm : 'sha256';
+  const algorithm = expected ? verifiableDigest(expected).algorithm : 'sha256';
   const digest = digestOf(bytes, algorithm);
   if (expected && digest !== expected) {
     throw new DigestMismatchError(`${client.registry}: ${operation}: content does not match its digest (expected ${expected}, got ${digest})`);

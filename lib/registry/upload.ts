@@ -25,6 +25,11 @@ async function uploadError(client: RegistryClient, operation: string, response: 
 
 const octetStream = 'application/octet-stream';
 
+// What registries answer where the spec says one status: a PATCH is 202 in the spec, 201 on ECR
+// (regclient/regclient#82); the closing PUT is 201 in the spec, 204 on some registries.
+const CHUNK_TAKEN = new Set([202, 201, 204]);
+const CLOSED = new Set([201, 204]);
+
 /** `/v2/<repository>/blobs/uploads/`, refusing (InvalidReferenceError) a repository outside the grammar. */
 export function uploadsPath(repository: string): string {
   return `/v2/${validateRepositoryPath(repository)}/blobs/uploads/`;
@@ -107,7 +112,7 @@ export async function putBlob(client: RegistryClient, repository: string, upload
     body,
     signal,
   });
-  if (response.status !== 201) throw await uploadError(client, `upload ${digest} to ${repository}`, response);
+  if (!CLOSED.has(response.status)) throw await uploadError(client, `upload ${digest} to ${repository}`, response);
   await discard(response);
 }
 
@@ -137,7 +142,7 @@ export async function putBlobChunked(
         signal,
       });
       const operation = `upload chunk ${offset}-${offset + length - 1} of ${digest} to ${repository}`;
-      if (response.status !== 202) throw await uploadError(client, operation, response);
+      if (!CHUNK_TAKEN.has(response.status)) throw await uploadError(client, operation, response);
       await discard(response);
       location = session(client, operation, response, location).location;
     }

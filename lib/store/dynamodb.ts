@@ -5,6 +5,7 @@ import { DeleteCommand, type DeleteCommandInput, DynamoDBDocumentClient, GetComm
 import {
   type Cleanup,
   InvalidCursorError,
+  type LeasePurpose,
   StoreError,
   type RecordChanges,
   type RecordPage,
@@ -104,10 +105,10 @@ export class DynamoRecordStore implements RecordStore {
     return this.#scan(limit, cursor, { Segment: segment, TotalSegments: totalSegments });
   }
 
-  async acquireLease(id: string, token: string, ms: number): Promise<StoredRecord | undefined> {
+  async acquireLease(id: string, token: string, ms: number, purpose?: LeasePurpose): Promise<StoredRecord | undefined> {
     checkDuration(ms);
     const now = this.#now();
-    const update = new Update(isoSeconds(now), {});
+    const update = new Update(isoSeconds(now), purpose === 'sync' ? { status: 'syncing' } : {});
     const [generation, until] = [update.name('generation'), update.name('lease_until')];
     update.set('lease_owner', update.value('token', token));
     update.set('lease_until', update.value('until', now + ms));
@@ -115,7 +116,8 @@ export class DynamoRecordStore implements RecordStore {
     update.set('generation', `if_not_exists(${generation}, ${update.value('zero', 0)})`);
     update.set('lease_generation', `if_not_exists(${generation}, ${update.value('zero', 0)})`);
     // attribute_exists(id): UpdateItem would otherwise create a record out of nothing.
-    const condition = `attribute_exists(${update.name('id')}) AND (attribute_not_exists(${until}) OR ${until} < ${update.value('now', now)})`;
+    let condition = `attribute_exists(${update.name('id')}) AND (attribute_not_exists(${until}) OR ${until} < ${update.value('now', now)})`;
+    if (purpose) condition += ` AND ${update.name('status')} ${purpose === 'sync' ? '<>' : '='} ${update.value('deleting', 'deleting')}`;
     return this.#write('acquireLease', id, update, condition);
   }
 
@@ -185,8 +187,9 @@ export class DynamoRecordStore implements RecordStore {
 
   /**
    * Scan pages may come back short or even empty with a LastEvaluatedKey (Limit counts items
-   * evaluated, and a 1 MB page ends early): keep reading so callers get full pages. Asking each
-   * time for only what is missing means the last key read is exactly where the next page starts.
+   * evaluated, and a 1 MB page ends early): keep reading so callers get full pages. One item
+   * past the page is read, so a cursor is handed out only when another page has items; the
+   * cursor is the last item given, where the next page starts.
    */
   async #scan(limit: number, cursor: string | undefined, segment?: { Segment: number; TotalSegments: number }): Promise<RecordPage> {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, not ${limit}`);
@@ -197,7 +200,7 @@ export class DynamoRecordStore implements RecordStore {
         const out = await this.#doc.send(
           new ScanCommand({
             TableName: this.#table,
-            Limit: limit - items.length,
+            Limit: limit + 1 - items.length,
             ExclusiveStartKey: startKey,
             // A record written just before must show up in the listing (read-after-write).
             ConsistentRead: true,
@@ -209,9 +212,10 @@ export class DynamoRecordStore implements RecordStore {
       } catch (error) {
         throw storeError('Scan', this.#table, error);
       }
-    } while (startKey !== undefined && items.length < limit);
-    // With exactly `limit` items DynamoDB may still return a key: the next page can be empty.
-    return startKey === undefined ? { items } : { items, nextCursor: encodeCursor(startKey) };
+    } while (startKey !== undefined && items.length <= limit);
+    if (items.length <= limit) return { items };
+    const page = items.slice(0, limit);
+    return { items: page, nextCursor: encodeCursor({ id: page.at(-1)!.id }) };
   }
 }
 

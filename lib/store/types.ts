@@ -77,6 +77,8 @@ export type RecordChanges = Partial<Omit<StoredRecord, 'id' | 'version' | 'creat
 /** Fields that may be removed by a write. */
 export type RemovableField = 'image' | 'source_digest' | 'synced_at' | 'checked_at' | 'error' | 'pending_digest' | 'cleanup';
 
+export type LeasePurpose = 'sync' | 'remove';
+
 export interface RecordPage {
   items: StoredRecord[];
   /** Opaque, URL-safe; absent on the last page. */
@@ -107,9 +109,12 @@ export interface RecordStore {
 
   /**
    * Takes the lease for the job `token` until now + `ms`, if nobody holds it or it ran out; the
-   * job works for the record's current generation. The record as written, or undefined.
+   * job works for the record's current generation. A `sync` job also marks the record `syncing`,
+   * and gets no lease on a record being deleted; a `remove` job gets one only on a record being
+   * deleted. (So once a job lets go, `synced` or `failed` is its own outcome, not an older one.)
+   * The record as written, or undefined.
    */
-  acquireLease(id: string, token: string, ms: number): Promise<StoredRecord | undefined>;
+  acquireLease(id: string, token: string, ms: number, purpose?: LeasePurpose): Promise<StoredRecord | undefined>;
 
   /**
    * The fence: extends the lease to now + `ms` (and applies `changes`) only while `token` holds it

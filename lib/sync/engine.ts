@@ -20,14 +20,14 @@ import type { DestinationChange, Fence } from '../copy/fence.ts';
 import { copyImage, type CopyResult } from '../copy/image.ts';
 import { DEFAULT_LIMITS, type CopyLimits } from '../copy/limits.ts';
 import type { Logger } from '../log.ts';
-import { parseReference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Cleanup, RecordChanges, RecordStore, RemovableField, StoredRecord } from '../store/types.ts';
 import { sleep } from '../transport/retry.ts';
 import { isoSeconds } from '../util/time.ts';
-import { describeError, LeaseLostError, SyncTimeoutError } from './errors.ts';
+import { ChangeTimeoutError, describeError, LeaseLostError, SyncTimeoutError } from './errors.ts';
 import { recordDigest } from './inspect.ts';
+import { destinationOf, sourceOf } from './references.ts';
 
 export interface SyncEngineOptions {
   store: RecordStore;
@@ -180,7 +180,7 @@ export class SyncEngine {
       if (settled) return { settled };
       const generation = record!.generation ?? 0;
       if (record!.lease_until === undefined || record!.lease_until < this.now()) {
-        const leased = await store.acquireLease(job.id, job.token, this.leaseMs);
+        const leased = await store.acquireLease(job.id, job.token, this.leaseMs, want === 'sync' ? 'sync' : 'remove');
         if (!leased) continue;
         // The record may have changed between the read and the lease.
         const after = this.pointless(leased, want, joined);
@@ -209,7 +209,9 @@ export class SyncEngine {
     if (want === 'sync' && record.status === 'deleting') return { kind: 'deleting', record };
     // Not (or no longer) being deleted: a record made anew after a deletion is not this job's.
     if (want === 'remove' && record.status !== 'deleting') return { kind: 'gone' };
-    if (joined !== undefined && joined === (record.generation ?? 0)) {
+    // The job joined marked the record `syncing` when it took the lease: `synced` or `failed` now,
+    // with the lease given up, is that job's outcome (not the record's older state).
+    if (joined !== undefined && joined === (record.generation ?? 0) && record.lease_owner === undefined) {
       if (record.status === 'synced') return { kind: 'synced', record };
       if (record.status === 'failed') return { kind: 'failed', record, error: new RecordedFailure(record) };
     }
@@ -221,7 +223,7 @@ export class SyncEngine {
     const started = this.now();
     const heartbeat = this.heartbeat(job);
     try {
-      const copy = await copyImage(parseReference(leased.source), parseReference(leased.destination), {
+      const copy = await copyImage(sourceOf(leased), destinationOf(leased), {
         clients: this.options.clients,
         concurrency: this.options.concurrency,
         limits: this.options.limits ?? DEFAULT_LIMITS,
@@ -276,13 +278,15 @@ export class SyncEngine {
     try {
       const resolved = await this.resolve(job, record, plan);
       if (!resolved) return undefined;
-      const client = this.options.clients.get(parseReference(record.destination).registry);
-      const left = await removeImage(client, resolved.plan, { fence: this.fence(job, () => ({})), signal: job.kill });
+      const client = this.options.clients.get(destinationOf(record).registry);
+      const left = await removeImage(client, resolved.plan, { fence: this.fence(job, () => ({})), signal: job.kill, limits: this.options.limits });
       log('info', 'previous image removed', { id: job.id, images: plan.images.map((image) => image.digest), left });
       return await this.release(job, {}, ['cleanup']);
     } catch (error) {
-      if (job.kill.aborted || job.cancel.signal.aborted) throw error;
+      // The sync's outcome is written (the tag has moved); what is left to remove stays in the plan
+      // for the next job, whatever stopped this one.
       log('warn', 'previous image not removed yet', { id: job.id, error: describeError(error) });
+      if (job.kill.aborted || job.cancel.signal.aborted) return record;
       return this.release(job);
     }
   }
@@ -291,8 +295,8 @@ export class SyncEngine {
     const { store, log } = this.options;
     const heartbeat = this.heartbeat(job);
     try {
-      const destination = parseReference(leased.destination);
-      let plan: Cleanup = deletionPlan(leased, destination.repository, destination.tag!);
+      const destination = destinationOf(leased);
+      let plan: Cleanup = deletionPlan(leased, destination.repository, destination.tag);
       const resolved = await this.resolve(job, leased, plan);
       if (!resolved) return { kind: 'gone' };
       plan = resolved.plan;
@@ -302,7 +306,7 @@ export class SyncEngine {
         plan = { ...plan, throwaway: change.throwaway };
         return { cleanup: plan };
       });
-      const left = await removeImage(client, plan, { fence, signal: AbortSignal.any([job.kill, job.cancel.signal]) });
+      const left = await removeImage(client, plan, { fence, signal: AbortSignal.any([job.kill, job.cancel.signal]), limits: this.options.limits });
       if (!(await store.deleteLeased(job.id, job.token))) return { kind: 'gone' };
       job.released = true;
       log('info', 'record deleted', { id: job.id, destination: leased.destination, left });
@@ -323,7 +327,7 @@ export class SyncEngine {
    */
   private async resolve(job: Job, record: StoredRecord, plan: Cleanup): Promise<{ plan: Cleanup } | undefined> {
     if (plan.images.every((image) => image.manifests) && record.cleanup === plan) return { plan };
-    const client = this.options.clients.get(parseReference(record.destination).registry);
+    const client = this.options.clients.get(destinationOf(record).registry);
     const images = [];
     for (const image of plan.images) {
       images.push(image.manifests ? image : { digest: image.digest, ...(await imageContents(client, plan.repository, image.digest, job.kill, this.options.limits)) });
@@ -351,7 +355,7 @@ export class SyncEngine {
         throw lost;
       }
       const late = new AbortController();
-      const timer = setTimeout(() => late.abort(new Error(`${change.what} did not finish within ${window} ms, three quarters of IMAGESYNC_SYNC_LEASE`)), window);
+      const timer = setTimeout(() => late.abort(new ChangeTimeoutError(`${change.what} did not finish within ${window} ms, three quarters of IMAGESYNC_SYNC_LEASE`)), window);
       try {
         return await act(AbortSignal.any([job.kill, late.signal]));
       } catch (error) {
@@ -417,7 +421,7 @@ function replaced(record: StoredRecord, digest: string): Cleanup | undefined {
   const added = [recordDigest(record), record.pending_digest].filter((d): d is string => d !== undefined && d !== digest && !known.has(d));
   const images = [...(pending?.images ?? []), ...[...new Set(added)].map((d) => ({ digest: d }))].filter((image) => image.digest !== digest);
   if (images.length === 0) return undefined;
-  return { repository: pending?.repository ?? parseReference(record.destination).repository, images };
+  return { repository: pending?.repository ?? destinationOf(record).repository, images };
 }
 
 /** What deleting the record removes: its image, one a stopped job may have pushed, and any removal still pending. */
@@ -429,8 +433,6 @@ function deletionPlan(record: StoredRecord, repository: string, tag: string): Cl
   }
   return { repository, images, untag: tag };
 }
-
-export type { RemovableField };
 
 function formatMs(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;

@@ -22,7 +22,12 @@ export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
 }
 
-/** A job ran past IMAGESYNC_SYNC_TIMEOUT: it is stopped and the record marked failed. The API answers 502. */
+/** A sync ran past IMAGESYNC_SYNC_TIMEOUT: it is stopped and the record marked failed (a deletion is only stopped). The API answers 502. */
 export class SyncTimeoutError extends Error {
   override readonly name = 'SyncTimeoutError';
+}
+
+/** A destination change (tag push, deletion step) outlasted its share of the lease: its outcome is unknown. The API answers 502. */
+export class ChangeTimeoutError extends Error {
+  override readonly name = 'ChangeTimeoutError';
 }

@@ -1,9 +1,10 @@
 // The two HEAD requests that tell whether a record is still in sync: the destination tag still
 // points at the digest the record synced, and (for a source tag) the source still has that digest.
-import { parseReference, type Reference } from '../reference/reference.ts';
+import { manifestRef, type Reference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import { headManifest, manifestDigest, type ManifestLookup } from '../registry/manifest.ts';
 import type { StoredRecord } from '../store/types.ts';
+import { destinationOf, sourceOf } from './references.ts';
 
 /** The digest part of `repo@sha256:...`. */
 export function recordDigest(record: Pick<StoredRecord, 'image'>): string | undefined {
@@ -15,8 +16,8 @@ export type DestinationState = 'current' | 'missing' | 'different';
 
 /** HEAD on the destination tag. Registry errors propagate: the caller decides what they mean. */
 export async function destinationState(clients: RegistryClients, record: StoredRecord, signal?: AbortSignal): Promise<DestinationState> {
-  const ref = parseReference(record.destination);
-  const head = await headManifest(clients.get(ref.registry), ref.repository, ref.tag!, signal);
+  const ref = destinationOf(record);
+  const head = await headManifest(clients.get(ref.registry), ref.repository, ref.tag, signal);
   if (!head) return 'missing';
   return head.digest === recordDigest(record) ? 'current' : 'different';
 }
@@ -28,7 +29,7 @@ export async function destinationState(clients: RegistryClients, record: StoredR
  */
 export async function sourceDigest(clients: RegistryClients, ref: Reference, signal?: AbortSignal): Promise<string | undefined> {
   if (ref.digest) return ref.digest;
-  const head = await headManifest(clients.get(ref.registry), ref.repository, ref.tag!, signal);
+  const head = await headManifest(clients.get(ref.registry), ref.repository, manifestRef(ref), signal);
   return head?.digest;
 }
 
@@ -39,7 +40,7 @@ export async function sourceDigest(clients: RegistryClients, ref: Reference, sig
  */
 export async function lookupSource(clients: RegistryClients, ref: Reference, signal?: AbortSignal): Promise<ManifestLookup> {
   if (ref.digest) return { digest: ref.digest };
-  return manifestDigest(clients.get(ref.registry), ref.repository, ref.tag!, signal);
+  return manifestDigest(clients.get(ref.registry), ref.repository, manifestRef(ref), signal);
 }
 
 export type Verdict =
@@ -57,8 +58,8 @@ const direct: Around = (_registry, request) => request();
  * one HEAD on the destination tag: the whole cost of checking an unchanged record.
  */
 export async function judge(clients: RegistryClients, record: StoredRecord, around: Around = direct, signal?: AbortSignal): Promise<Verdict> {
-  const source = parseReference(record.source);
-  const destination = parseReference(record.destination);
+  const source = sourceOf(record);
+  const destination = destinationOf(record);
   const [digest, state] = await Promise.all([
     around(source.registry, () => sourceDigest(clients, source, signal)),
     around(destination.registry, () => destinationState(clients, record, signal)),

@@ -5,7 +5,7 @@
 // Each request carries one deadline; what outlasts it is handed to the Continuation and answered 202.
 import { SourceNotFoundError } from '../copy/errors.ts';
 import type { Logger } from '../log.ts';
-import { formatReference, parseReference, type Reference } from '../reference/reference.ts';
+import type { Reference } from '../reference/reference.ts';
 import type { RegistryClients } from '../registry/client.ts';
 import type { RecordPage, RecordStore, StoredRecord } from '../store/types.ts';
 import type { Continuation, Job } from './continuation.ts';
@@ -13,6 +13,7 @@ import type { RemovalOutcome, SyncEngine, SyncOutcome } from './engine.ts';
 import { ConflictError, describeError } from './errors.ts';
 import type { ImageSpec } from './spec.ts';
 import { destinationState, judge, lookupSource } from './inspect.ts';
+import { sameReference, sourceOf } from './references.ts';
 import { isoSeconds } from '../util/time.ts';
 
 export interface ImageServiceOptions {
@@ -21,8 +22,8 @@ export interface ImageServiceOptions {
   clients: RegistryClients;
   continuation: Continuation;
   log: Logger;
-  /** How long a request may wait for a sync before answering 202 (asked per request). */
-  budgetMs: () => number;
+  /** How long a request may wait for a sync before answering 202. */
+  budgetMs: number;
   now?: () => number;
 }
 
@@ -49,9 +50,12 @@ export class ImageService {
     this.now = options.now ?? Date.now;
   }
 
-  /** The terms of a request starting now. */
-  begin(wait: boolean): RequestOptions {
-    return { deadline: this.now() + this.options.budgetMs(), wait };
+  /**
+   * The terms of a request starting now: answered within IMAGESYNC_REQUEST_BUDGET, and by `limit`
+   * (epoch ms) when the runtime sets one (Lambda: the invocation's end, less a reserve).
+   */
+  begin(wait: boolean, limit = Number.POSITIVE_INFINITY): RequestOptions {
+    return { deadline: Math.min(this.now() + this.options.budgetMs, limit), wait };
   }
 
   /** POST: one record per destination; the same source again is a no-op answered 200. */
@@ -70,7 +74,7 @@ export class ImageService {
         }
         record = made.record;
       }
-      if (normalized(parseReference(record.source)) !== normalized(spec.sourceRef)) {
+      if (!sameReference(sourceOf(record), spec.sourceRef)) {
         throw new ConflictError(
           'destination-taken',
           `destination ${record.destination} is already mirrored from ${record.source} by record ${record.id}; change its source with PUT /v1/images/${record.id}`,
@@ -102,10 +106,10 @@ export class ImageService {
     if (spec.id !== id) {
       throw new ConflictError('destination-changed', `the destination of record ${id} is ${record.destination}; a different destination is a new record: delete this one and create another`);
     }
-    if (normalized(spec.sourceRef) !== normalized(parseReference(record.source))) await this.requireSource(spec.sourceRef);
+    if (!sameReference(spec.sourceRef, sourceOf(record))) await this.requireSource(spec.sourceRef);
     for (let attempt = 1; ; attempt++) {
       if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${id} is being deleted`);
-      const newSource = normalized(spec.sourceRef) !== normalized(parseReference(record.source));
+      const newSource = !sameReference(spec.sourceRef, sourceOf(record));
       if (!newSource && record.source === spec.source && record.destination === spec.destination) return this.settle(record, request);
       // The strings exactly as sent; a new source is a new intent: the tag must move.
       const changes = newSource ? { source: spec.source, destination: spec.destination, status: 'syncing' as const, generation: (record.generation ?? 0) + 1 } : { source: spec.source, destination: spec.destination };
@@ -130,7 +134,7 @@ export class ImageService {
     if (record.status === 'deleting') throw new ConflictError('being-deleted', `record ${id} is being deleted`);
     const verdict = await judge(clients, record);
     // The HEAD found nothing: the registry's own word on it (one GET), or it came back meanwhile.
-    if (verdict.kind === 'source missing') await this.requireSource(parseReference(record.source));
+    if (verdict.kind === 'source missing') await this.requireSource(sourceOf(record));
     if (verdict.kind === 'unchanged') {
       const checked = await store.update(id, record.version, { checked_at: isoSeconds(this.now()) });
       return { status: 200, record: checked ?? (await store.get(id)) ?? record };
@@ -140,7 +144,7 @@ export class ImageService {
 
   /**
    * DELETE: marks the record `deleting` (a new intent: a sync still running for it stops), then
-   * removes what it created at the destination (docs: Deletion) and the record. A failure leaves
+   * removes what it created at the destination (docs/semantics.md, Deletion) and the record. A failure leaves
    * the record `deleting`; the next DELETE (or check) finishes the job.
    */
   async remove(id: string, request: RequestOptions): Promise<Removal> {
@@ -257,10 +261,6 @@ export class ImageService {
   private gone(id: string): never {
     throw new ConflictError('deleted', `record ${id} was deleted while this request ran; send it again`);
   }
-}
-
-function normalized(ref: Reference): string {
-  return formatReference(ref);
 }
 
 function leaseLive(record: StoredRecord, now: number): boolean {

@@ -1,5 +1,5 @@
 // What a client asks to have mirrored, validated and normalized (lib/api/input.ts builds it).
-import type { Reference } from '../reference/reference.ts';
+import type { Reference, TaggedReference } from '../reference/reference.ts';
 
 export interface ImageSpec {
   /** The record id: deterministic from the normalized destination. */
@@ -8,5 +8,5 @@ export interface ImageSpec {
   source: string;
   destination: string;
   sourceRef: Reference;
-  destinationRef: Reference;
+  destinationRef: TaggedReference;
 }

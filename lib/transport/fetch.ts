@@ -4,19 +4,14 @@ import type { HttpRequest, HttpResponse, Transport } from './types.ts';
 import { classifyAddress } from './addresses.ts';
 import type { AddressGuard } from './address-guard.ts';
 
-async function systemResolve(hostname: string): Promise<string[]> {
-  const { lookup } = await import('node:dns/promises');
-  return (await lookup(hostname, { all: true })).map((a) => a.address);
-}
-
 export interface FetchTransportOptions {
   fetch?: typeof fetch;
   /**
    * Checked against the addresses a host resolves to, before each request. fetch cannot be told
-   * which address to use, so this is a check before connecting, not at connection time.
+   * which address to use, so this is a check before connecting, not at connection time. Needs
+   * `resolve`, the runtime's name resolution (the adapter supplies it: the core has none).
    */
-  guard?: AddressGuard;
-  resolve?: (hostname: string) => Promise<string[]>;
+  guard?: { check: AddressGuard; resolve: (hostname: string) => Promise<string[]> };
   /** How long to wait for the response headers. */
   headersTimeoutMs?: number;
 }
@@ -24,13 +19,12 @@ export interface FetchTransportOptions {
 export function fetchTransport(options: FetchTransportOptions = {}): Transport {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
-  const resolve = options.resolve ?? systemResolve;
   return async (request: HttpRequest): Promise<HttpResponse> => {
     if (options.guard) {
       const url = new URL(request.url);
       const hostname = url.hostname.replace(/^\[|\]$/g, '');
-      const addresses = classifyAddress(hostname) === undefined ? await resolve(hostname) : [hostname];
-      for (const address of addresses) options.guard(url.host, address);
+      const addresses = classifyAddress(hostname) === undefined ? await options.guard.resolve(hostname) : [hostname];
+      for (const address of addresses) options.guard.check(url.host, address);
     }
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new DOMException('no answer in time', 'TimeoutError')), headersTimeoutMs);

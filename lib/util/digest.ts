@@ -17,7 +17,7 @@ export class DigestError extends Error {
  * Throws DigestError unless `digest` is a sha256 (64 lower-case hex) or sha512 (128) digest: the
  * grammar is the reference grammar's, and only registered algorithms can be checked against bytes.
  */
-export function checkDigest(digest: string): { algorithm: string; hex: string } {
+export function verifiableDigest(digest: string): { algorithm: string; hex: string } {
   const problem = digestProblem(digest);
   if (problem !== undefined) throw new DigestError(problem);
   const colon = digest.indexOf(':');
@@ -31,7 +31,7 @@ export function checkDigest(digest: string): { algorithm: string; hex: string } 
 /** Why `digest` is not a digest this client can verify; undefined when it is one. */
 export function verifiableDigestProblem(digest: string): string | undefined {
   try {
-    checkDigest(digest);
+    verifiableDigest(digest);
     return undefined;
   } catch (error) {
     if (error instanceof DigestError) return error.message;
@@ -57,7 +57,7 @@ export class VerifyingStream extends TransformStream<Uint8Array, Uint8Array> {
   bytes = 0;
 
   constructor(expectedDigest: string, expectedSize: number, what: string) {
-    const { algorithm } = checkDigest(expectedDigest);
+    const { algorithm } = verifiableDigest(expectedDigest);
     const hash: Hash = createHash(algorithms[algorithm]!.node);
     const fail = (controller: TransformStreamDefaultController<Uint8Array>, message: string) => {
       this.failure = new DigestMismatchError(`${what}: ${message}`);

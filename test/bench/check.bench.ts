@@ -10,7 +10,7 @@ import { recordId } from '../../lib/api/ids.ts';
 import { staticCredentials } from '../../lib/auth/credentials.ts';
 import { readSettings } from '../../lib/config/settings.ts';
 import { copyImage } from '../../lib/copy/image.ts';
-import { Limiter } from '../../lib/copy/limit.ts';
+import { Limiter } from '../../lib/util/limit.ts';
 import { RegistryClients } from '../../lib/registry/client.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
 import { createCore } from '../../lib/server.ts';
@@ -18,7 +18,7 @@ import { dynamoClient } from '../../lib/store/client.ts';
 import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { ensureTable } from '../../lib/store/table.ts';
 import type { Transport } from '../../lib/transport/types.ts';
-import { undiciTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport } from '../../functions/node/undici-transport.ts';
 import { pushImage, pushManifest } from '../harness/images.ts';
 import { startRegistry } from '../harness/registry.ts';
 

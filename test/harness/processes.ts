@@ -76,3 +76,25 @@ export function startProcess(command: string, args: string[], options: StartOpti
     });
   });
 }
+
+/** Runs a command to its end in a group of its own (killed whole after `timeoutMs`): its exit and output. */
+export async function runProcess(command: string, args: string[], options: { env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  live.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), options.timeoutMs ?? 120_000);
+  const code = await new Promise<number | string>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown')));
+  clearTimeout(timer);
+  live.delete(child);
+  // Whatever the leader left in its group goes too (npx leaves deno's children otherwise).
+  signalGroup(child, 'SIGKILL');
+  return { code, stdout, stderr };
+}
+
+/** Deno as the tests run it: from the npm package, never contacting its update server or prompting. */
+export function deno(args: string[], env: NodeJS.ProcessEnv = process.env): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  return { command: 'npx', args: ['deno', ...args], env: { ...env, DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1' } };
+}

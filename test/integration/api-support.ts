@@ -14,7 +14,7 @@ import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { ensureTable } from '../../lib/store/table.ts';
 import { InProcessContinuation } from '../../lib/sync/continuation.ts';
 import type { Transport } from '../../lib/transport/types.ts';
-import { undiciTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport } from '../../functions/node/undici-transport.ts';
 import { startEmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
 
 export interface LogLine extends LogFields {

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startEmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
 import { recordId } from '../../lib/api/ids.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
@@ -77,15 +77,18 @@ describe('node dist/cli.mjs check', () => {
     proxy.fail({ match: (r) => (r.method === 'PUT' && r.url.includes('/blobs/uploads/') ? (kill(), false) : false), times: 1, action: { status: 500 } });
     const killed = await runCheck({}, (k) => (kill = k));
     expect(killed.signal).toBe('SIGKILL');
-    // Half made: the tag still points at the old image, the record still says so, under a dead lease.
+    // Half made: the tag still points at the old image, the record still says so (a sync under
+    // way: `syncing`), under a dead lease.
     expect((await headManifest(destination, 'proc/killed', 'v1')).digestHeader).toBe(old.digest);
     const stuck = await store.get(id);
-    expect(stuck).toMatchObject({ status: 'synced', source_digest: old.digest });
+    expect(stuck).toMatchObject({ status: 'syncing', source_digest: old.digest, image: expect.stringContaining(old.digest) });
     expect(stuck!.lease_owner).toMatch(/:check:/);
 
     // Until the dead worker's lease runs out, a new check leaves the record alone.
     const early = await runCheck();
     expect(JSON.parse(early.stdout)).toMatchObject({ checked: 1, skipped: 1 });
+    // Skipped is not failed.
+    expect(early.code, early.stderr).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const next = await runCheck();
     expect(next.code, next.stderr).toBe(0);
@@ -97,6 +100,23 @@ describe('node dist/cli.mjs check', () => {
     proxy.clear();
     await store.delete(id);
   }, 60_000);
+
+  it('exits 1 when a record failed, and prints the summary all the same', async () => {
+    // The source tag was never pushed: the check marks the record failed.
+    const sourceRef = `${source.host}/proc/gone:v1`;
+    const destinationRef = `${destination.host}/proc/gone:v1`;
+    const digest = `sha256:${'0'.repeat(64)}`;
+    const id = recordId(parseReference(destinationRef));
+    await store.create({ id, source: sourceRef, destination: destinationRef, status: 'synced', image: `${destination.host}/proc/gone@${digest}`, source_digest: digest, synced_at: '2026-01-01T00:00:00Z', checked_at: '2026-01-01T00:00:00Z' });
+    try {
+      const run = await runCheck();
+      expect(run.code, run.stderr).toBe(1);
+      expect(JSON.parse(run.stdout.trim())).toMatchObject({ checked: 1, failed: 1 });
+      expect(await store.get(id)).toMatchObject({ status: 'failed', error: `source image ${sourceRef} not found` });
+    } finally {
+      await store.delete(id);
+    }
+  });
 });
 
 describe('dist/check.mjs', () => {
@@ -112,10 +132,17 @@ describe('dist/check.mjs', () => {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
     });
+    // The handler logs JSON lines to process.stdout: kept here, not in the test output.
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) =>
+      String(chunk).startsWith('{"time"') ? (logged.push(String(chunk)), true) : write(chunk, ...rest)) as typeof process.stdout.write);
+    onTestFinished(() => void vi.restoreAllMocks());
     const { handler } = (await import(pathToFileURL(join(process.cwd(), 'dist/check.mjs')).href)) as { handler: (event: unknown, context: unknown) => Promise<Record<string, number>> };
     const event = { version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: {} };
     const summary = await handler(event, { getRemainingTimeInMillis: () => 300_000 });
     expect(summary).toMatchObject({ checked: 1, synced: 1, failed: 0 });
+    expect(logged.some((line) => line.includes('"msg":"check finished"'))).toBe(true);
     expect((await headManifest(destination, 'proc/lambda', 'v1')).digestHeader).toBe(moved.digest);
     // Almost no time left: nothing is started, nothing is half made.
     const rushed = await handler(event, { getRemainingTimeInMillis: () => 1_000 });

@@ -1,6 +1,7 @@
 // The CLI bundle users run (dist/cli.mjs, built by the global setup): output on success, and one
 // clear line on stderr with a non-zero exit for each kind of mistake.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,9 @@ interface Run {
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     // HOME points at an empty folder so no real ~/.docker/config.json is read.
-    execFile(process.execPath, ['dist/cli.mjs', ...args], { env: { PATH: process.env.PATH!, HOME: home, ...env } }, (error, stdout, stderr) => {
+    // A command that should answer at once but runs on (`serve --help` serving) is killed.
+    const options = { env: { PATH: process.env.PATH!, HOME: home, ...env }, timeout: 30_000, killSignal: 'SIGKILL' as const };
+    execFile(process.execPath, ['dist/cli.mjs', ...args], options, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -88,9 +91,13 @@ describe('imagesync copy', () => {
     expect(run.code).toBe(1);
   });
 
-  it('a bad reference: one line saying what is wrong', async () => {
-    const run = await cli(['copy', 'Upper/Case:v1', `${open.host}/cli/x:v1`]);
-    expectOneLine(run, /^imagesync: invalid reference "Upper\/Case:v1": repository name must be lowercase$/);
+  it('a bad reference is a usage mistake: one line naming the argument and what is wrong, exit 2', async () => {
+    const source = await cli(['copy', 'Upper/Case:v1', `${open.host}/cli/x:v1`]);
+    expectOneLine(source, /^imagesync: invalid SOURCE "Upper\/Case:v1": repository name must be lowercase \(run "imagesync copy --help" for usage\)$/);
+    expect(source.code).toBe(2);
+    const destination = await cli(['copy', `${open.host}/cli/x:v1`, 'Foo/bar:1']);
+    expectOneLine(destination, /^imagesync: invalid DESTINATION "Foo\/bar:1": repository name must be lowercase \(run "imagesync copy --help" for usage\)$/);
+    expect(destination.code).toBe(2);
   });
 
   it('wrong credentials: one line, and the password is not in it', async () => {
@@ -119,8 +126,57 @@ describe('imagesync copy', () => {
 
   it('usage mistakes exit 2', async () => {
     const run = await cli(['copy', 'only-one']);
-    expectOneLine(run, /^imagesync: copy needs SOURCE and DESTINATION, got 1 argument\(s\) \(run "imagesync help" for usage\)$/);
+    expectOneLine(run, /^imagesync: copy needs SOURCE and DESTINATION, got 1 argument\(s\) \(run "imagesync copy --help" for usage\)$/);
     expect(run.code).toBe(2);
-    expect((await cli(['frobnicate'])).code).toBe(2);
+    const unknown = await cli(['frobnicate']);
+    expectOneLine(unknown, /^imagesync: unknown command "frobnicate" \(run "imagesync help" for usage\)$/);
+    expect(unknown.code).toBe(2);
+  });
+});
+
+describe('imagesync help', () => {
+  it.each([
+    ['copy', '--help'],
+    ['copy', '-h'],
+    ['serve', '--help'],
+    ['serve', '-h'],
+    ['check', '--help'],
+    ['check', '-h'],
+  ])('%s %s: its usage on stdout, exit 0, and nothing else done', async (command, flag) => {
+    // A data directory that would appear if serve or check opened their store.
+    const dataDir = join(home, `help-${command}${flag}`);
+    const run = await cli([command, flag], { IMAGESYNC_DATA_DIR: dataDir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^imagesync ${command}\\b[^\\n]*\\n\\n`));
+    expect((await cli(['help', command])).stdout).toBe(run.stdout);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('check --help says how it exits', async () => {
+    const run = await cli(['check', '--help']);
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('Exits 0 when no record failed, 1 when at least one did');
+  });
+
+  it('-h and help: the command list, its summaries in one column', async () => {
+    const run = await cli(['-h']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect((await cli(['help'])).stdout).toBe(run.stdout);
+    const rows = run.stdout.split('\n').filter((line) => line.startsWith('  imagesync '));
+    expect(rows.map((row) => row.split(/\s{2,}/)[1])).toEqual([
+      'imagesync copy SOURCE DESTINATION',
+      'imagesync serve [--port N] [--host H]',
+      'imagesync check',
+      'imagesync help [COMMAND]',
+      'imagesync version',
+    ]);
+    const columns = rows.map((row) => row.lastIndexOf(row.split(/\s{2,}/)[2]!));
+    expect(new Set(columns).size, run.stdout).toBe(1);
+  });
+
+  it('help for a command that does not exist: exit 2', async () => {
+    const run = await cli(['help', 'frobnicate']);
+    expectOneLine(run, /^imagesync: no command "frobnicate" \(run "imagesync help" for usage\)$/);
+    expect(run.code).toBe(2);
   });
 });

@@ -14,7 +14,7 @@ import { MANIFEST_ACCEPT } from '../../lib/registry/media-types.ts';
 import { ForbiddenAddressError } from '../../lib/transport/address-guard.ts';
 import { RefusedUrlError } from '../../lib/transport/errors.ts';
 import type { Transport } from '../../lib/transport/types.ts';
-import { undiciTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport } from '../../functions/node/undici-transport.ts';
 import { pushImage } from '../harness/images.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';
 

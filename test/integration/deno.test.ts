@@ -1,7 +1,7 @@
 // The portable core on Deno: the same copy with Deno's own fetch as transport.
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pushIndex } from '../harness/images.ts';
+import { deno, runProcess } from '../harness/processes.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';
 import { expectCopied } from './support.ts';
 
@@ -17,12 +17,10 @@ afterAll(async () => {
 
 it('copies a multi-platform image on Deno, byte for byte', async () => {
   const pushed = await pushIndex(source, 'deno/app', 'v1', { format: 'oci', layers: 2, layerSize: 500_000, sharedLayer: true });
-  const output = await new Promise<string>((resolve, reject) =>
-    execFile('npx', ['deno', 'run', '-A', 'test/deno/copy.ts', `${source.host}/deno/app:v1`, `${destination.host}/deno/app:v1`], (error, stdout, stderr) =>
-      error ? reject(new Error(`deno failed: ${stderr}`)) : resolve(stdout),
-    ),
-  );
-  const result = JSON.parse(output) as { digest: string; image: string; blobs: Record<string, number> };
+  const run = deno(['run', '-A', 'test/deno/copy.ts', `${source.host}/deno/app:v1`, `${destination.host}/deno/app:v1`]);
+  const { code, stdout, stderr } = await runProcess(run.command, run.args, { env: run.env, timeoutMs: 100_000 });
+  expect(code, stderr).toBe(0);
+  const result = JSON.parse(stdout) as { digest: string; image: string; blobs: Record<string, number> };
   expect(result.digest).toBe(pushed.digest);
   expect(result.image).toBe(`${destination.host}/deno/app@${pushed.digest}`);
   expect(result.blobs).toEqual({ copied: 5, present: 0, mounted: 0 });

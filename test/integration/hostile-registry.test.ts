@@ -13,7 +13,7 @@ import { RegistryClients } from '../../lib/registry/client.ts';
 import { NotFoundError, RegistryProtocolError } from '../../lib/registry/errors.ts';
 import { listTags, TAG_LIST_LIMITS } from '../../lib/registry/tag.ts';
 import { lookupSource } from '../../lib/sync/inspect.ts';
-import { undiciTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport } from '../../functions/node/undici-transport.ts';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.ts';
 import { sha256, startHostileRegistry, type Content, type HostileRegistry, type HostileRequest } from '../harness/hostile-registry.ts';
 import { getManifest as readManifest } from '../harness/registry-api.ts';

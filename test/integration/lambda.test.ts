@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { ensureTable } from '../../lib/store/table.ts';
@@ -25,8 +25,17 @@ let handler: Handler;
 /** Asynchronous invocations wait for this gate, so the test sees the state between request and worker. */
 let gate: Promise<void> = Promise.resolve();
 const token = 'lambda-test-token';
+/** What the handler logged: its JSON lines go to process.stdout, kept here instead of the test output. */
+const logged: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
+  const write = process.stdout.write.bind(process.stdout);
+  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+    const text = String(chunk);
+    if (!text.startsWith('{"time"')) return write(chunk, ...rest);
+    for (const line of text.trim().split('\n')) logged.push(JSON.parse(line) as Record<string, unknown>);
+    return true;
+  }) as typeof process.stdout.write);
   [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
   dir = await mkdtemp(join(tmpdir(), 'imagesync-lambda-'));
   dynamo = await startEmbeddedDynamo(dir);
@@ -52,6 +61,7 @@ beforeAll(async () => {
   handler = (await import(pathToFileURL(join(process.cwd(), 'dist/api.mjs')).href)).handler as Handler;
 });
 afterAll(async () => {
+  vi.restoreAllMocks();
   await lambda?.idle();
   await lambda?.stop();
   await dynamo?.close();
@@ -117,6 +127,8 @@ describe('dist/api.mjs handler', () => {
     open();
     await lambda.idle();
     expect((await headManifest(destination, 'lambda/app', 'v1')).digestHeader).toBe(pushed.digest);
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'job handed off', id: record.id }));
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'async job', id: record.id, outcome: 'synced' }));
     const read = await handler(urlEvent('GET', `/v1/images/${record.id}`), context());
     expect(JSON.parse(read.body)).toMatchObject({ status: 'synced', image: `${destination.host}/lambda/app@${pushed.digest}` });
   });

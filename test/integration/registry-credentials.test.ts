@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistryAuth } from '../../lib/config/registry-auth.ts';
+import { readTextFile } from '../../functions/node/read-file.ts';
 import { insecureHosts } from '../../lib/config/insecure.ts';
 import { copyImage } from '../../lib/copy/image.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
 import { RegistryClients } from '../../lib/registry/client.ts';
-import { undiciTransport, type LookupFunction } from '../../lib/transport/undici.ts';
+import { undiciTransport, type LookupFunction } from '../../functions/node/undici-transport.ts';
 import { startAwsStandIn, type AwsStandIn } from '../harness/aws-stand-in.ts';
 import { pushImage } from '../harness/images.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';
@@ -57,7 +58,7 @@ afterAll(async () => {
 });
 
 async function copyWith(env: Record<string, string>, source: string, destination: string) {
-  const clients = new RegistryClients({ transport, credentials: await loadRegistryAuth({ HOME: '/nonexistent', ...env }), isInsecure: insecureHosts(ECR) });
+  const clients = new RegistryClients({ transport, credentials: await loadRegistryAuth({ HOME: '/nonexistent', ...env }, readTextFile), isInsecure: insecureHosts(ECR) });
   return copyImage(parseReference(source), parseReference(destination), { clients });
 }
 
@@ -67,7 +68,7 @@ describe('ECR', () => {
   it('authenticates with a GetAuthorizationToken token, fetched once for several copies', async () => {
     const pushed = await pushImage(open, 'cred/ecr', 'v1', { format: 'oci', layers: 2 });
     aws.calls.length = 0;
-    const clients = new RegistryClients({ transport, credentials: await loadRegistryAuth({ HOME: '/nonexistent' }), isInsecure: insecureHosts(ECR) });
+    const clients = new RegistryClients({ transport, credentials: await loadRegistryAuth({ HOME: '/nonexistent' }, readTextFile), isInsecure: insecureHosts(ECR) });
     await copyImage(parseReference(`${open.host}/cred/ecr:v1`), parseReference(`${ecrHost()}/mirror/ecr:v1`), { clients });
     await copyImage(parseReference(`${open.host}/cred/ecr:v1`), parseReference(`${ecrHost()}/mirror/ecr:v2`), { clients });
     await expectCopied(pushed, open, 'cred/ecr', ecr, 'mirror/ecr', 'v2');
@@ -80,10 +81,14 @@ describe('ECR', () => {
     // A short life: renewed after three quarters of it (ECR's 12 hours: an hour before the end).
     aws.ecr.lifetimeMs = 2_000;
     try {
-      const clients = new RegistryClients({ transport, credentials: await loadRegistryAuth({ HOME: '/nonexistent' }), isInsecure: insecureHosts(ECR) });
+      // The renewal's clock, moved forward instead of waiting.
+      let ahead = 0;
+      const credentials = await loadRegistryAuth({ HOME: '/nonexistent' }, readTextFile, { now: () => Date.now() + ahead });
+      const clients = new RegistryClients({ transport, credentials, isInsecure: insecureHosts(ECR) });
       await copyImage(parseReference(`${open.host}/cred/ecr-renew:v1`), parseReference(`${ecrHost()}/mirror/renew:v1`), { clients });
+      await copyImage(parseReference(`${open.host}/cred/ecr-renew:v1`), parseReference(`${ecrHost()}/mirror/renew:v0`), { clients });
       expect(aws.calls).toHaveLength(1);
-      await new Promise((resolve) => setTimeout(resolve, 1_600));
+      ahead = 1_600;
       await copyImage(parseReference(`${open.host}/cred/ecr-renew:v1`), parseReference(`${ecrHost()}/mirror/renew:v2`), { clients });
       expect(aws.calls).toHaveLength(2);
     } finally {
@@ -136,7 +141,7 @@ describe('no credential leaks', () => {
     const real = await startApi({
       env: { IMAGESYNC_INSECURE_REGISTRIES: ECR },
       transport,
-      credentialStore: await loadRegistryAuth({ HOME: '/nonexistent', IMAGESYNC_REGISTRY_AUTH: auth }),
+      credentialStore: await loadRegistryAuth({ HOME: '/nonexistent', IMAGESYNC_REGISTRY_AUTH: auth }, readTextFile),
     });
     try {
       await pushImage(open, 'cred/leak', 'v1', { format: 'oci', layers: 1 });

@@ -1,16 +1,22 @@
 // `node dist/cli.mjs serve`, what `npm start` runs: it prints where it listens and a generated
-// token, keeps state in the embedded store under IMAGESYNC_DATA_DIR across restarts, and
-// `npx deno run -A functions/deno.ts` serves the same API against an external DynamoDB.
-import { spawn, type ChildProcess } from 'node:child_process';
+// token, keeps state in the embedded store under IMAGESYNC_DATA_DIR across restarts, fails fast
+// and clearly when it cannot start, and `npx deno run -A functions/deno.ts` serves the same API
+// against an external DynamoDB. Every server runs in a process group of its own, stopped whole.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { startEmbeddedDynamo } from '../../functions/node/embedded-dynamodb.ts';
+import { serve } from '../../functions/node/serve.ts';
+import { readTextFile } from '../../functions/node/read-file.ts';
+import type { CommandContext } from '../../lib/cli/context.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { DynamoRecordStore } from '../../lib/store/dynamodb.ts';
 import { pushImage } from '../harness/images.ts';
+import { startProcess, type Started as Process } from '../harness/processes.ts';
 import { headManifest } from '../harness/registry-api.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';
 
@@ -28,35 +34,50 @@ afterAll(async () => {
 });
 
 interface Started {
-  child: ChildProcess;
+  running: Process;
   url: string;
   token?: string;
   stderr: () => string;
 }
 
-/** Starts a server process and waits for the line saying where it listens. */
-function start(command: string, args: string[], env: Record<string, string>): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { PATH: process.env.PATH!, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`no listening line in 60 s: ${stderr}`)), 60_000);
-    child.stdout!.resume();
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-      const listening = /imagesync (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      const generated = /API token \(set IMAGESYNC_API_TOKEN to choose your own\): (\S+)/.exec(stderr);
-      if (listening && (env.IMAGESYNC_API_TOKEN || generated)) {
-        clearTimeout(timer);
-        resolve({ child, url: listening[1]!, token: generated?.[1], stderr: () => stderr });
-      }
+/** Starts a server process (in a group of its own) and waits for the lines saying where it listens. */
+async function start(command: string, args: string[], env: Record<string, string>): Promise<Started> {
+  const listening = /imagesync (http:\/\/127\.0\.0\.1:\d+)/;
+  // A generated token is printed after the address; the newline says it is complete.
+  const generated = /imagesync (http:\/\/127\.0\.0\.1:\d+)[^]*API token \(set IMAGESYNC_API_TOKEN to choose your own\): (\S+)\n/;
+  const running = await startProcess(command, args, { env: { PATH: process.env.PATH!, HOME: home, ...env }, ready: env.IMAGESYNC_API_TOKEN ? listening : generated });
+  return { running, url: running.match[1]!, token: running.match[2], stderr: running.stderr };
+}
+
+async function stop(server: Started): Promise<number | string> {
+  return server.running.stop();
+}
+
+/** Runs the CLI to its end, expected soon: a process still running after `limitMs` is killed with its group. */
+function runToExit(args: string[], env: Record<string, string>, limitMs = 20_000): Promise<{ code: number | string; stderr: string; ms: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['dist/cli.mjs', ...args], { env: { PATH: process.env.PATH!, HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      process.kill(-child.pid!, 'SIGKILL');
+      resolve({ code: `still running after ${limitMs} ms`, stderr, ms: Date.now() - started });
+    }, limitMs);
+    // 'close': exited, and its stderr read to the end.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? signal ?? 'unknown', stderr, ms: Date.now() - started });
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
   });
 }
 
-async function stop(server: Started): Promise<number | null> {
-  server.child.kill('SIGTERM');
-  return new Promise((resolve) => server.child.once('exit', (code) => resolve(code)));
+/** A port some other process holds, on 127.0.0.1. */
+async function takenPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  return { port: (holder.address() as AddressInfo).port, release: () => new Promise((resolve) => holder.close(() => resolve())) };
 }
 
 async function call(server: Started, token: string, method: string, path: string, body?: unknown) {
@@ -118,15 +139,55 @@ describe('node dist/cli.mjs serve', () => {
     const dataDir = join(home, 'locked');
     const first = await start(process.execPath, ['dist/cli.mjs', 'serve', '--port', '0'], { IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: 't' });
     try {
-      const second = spawn(process.execPath, ['dist/cli.mjs', 'serve', '--port', '0'], { env: { PATH: process.env.PATH!, HOME: home, IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: 't' } });
-      let stderr = '';
-      second.stderr.on('data', (c: Buffer) => (stderr += c));
-      const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
-      expect(code).not.toBe(0);
-      expect(stderr.trim().split('\n')).toEqual([`imagesync: the data directory ${dataDir} is in use by another imagesync process`]);
+      const second = await runToExit(['serve', '--port', '0'], { IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: 't' });
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim().split('\n')).toEqual([`imagesync: the data directory ${dataDir} is in use by another imagesync process`]);
     } finally {
       await stop(first);
     }
+  });
+
+  it('a port in use: exits 1 at once with one line suggesting --port, and leaves the data directory to the next server', async () => {
+    const dataDir = join(home, 'port-taken');
+    const taken = await takenPort();
+    try {
+      const run = await runToExit(['serve', '--port', String(taken.port)], { IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: 't' });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr.trim().split('\n')).toEqual([`imagesync: port ${taken.port} on 127.0.0.1 is in use by another process: choose another with --port N (0 picks a free one)`]);
+      // It opened the embedded store before it tried the port; closing that is quick.
+      expect(run.ms).toBeLessThan(10_000);
+    } finally {
+      await taken.release();
+    }
+    const next = await start(process.execPath, ['dist/cli.mjs', 'serve', '--port', '0'], { IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: 't' });
+    expect(await stop(next)).toBe(0);
+  });
+
+  it('a port in use: the failed start releases the embedded store within the process', async () => {
+    // In this process, a store left open would still hold its LevelDB lock (and its worker thread).
+    const dataDir = join(home, 'port-taken-in-process');
+    const taken = await takenPort();
+    const stderr: string[] = [];
+    const context: CommandContext = {
+      env: { IMAGESYNC_DATA_DIR: dataDir, IMAGESYNC_API_TOKEN: 't' },
+      stdout: () => {},
+      stderr: (line) => stderr.push(line),
+      stderrIsTTY: false,
+      readFile: readTextFile,
+      transport: () => Promise.reject(new Error('no registry traffic expected')),
+      userAgent: 'imagesync-test',
+    };
+    let failure: unknown;
+    try {
+      failure = await serve(['--port', String(taken.port)], context).then(() => 'started', (error: unknown) => error);
+    } finally {
+      await taken.release();
+    }
+    // Opening the same directory again fails with "in use" while the first store is still open.
+    const reopened = await startEmbeddedDynamo(dataDir);
+    await reopened.close();
+    expect(failure).toMatchObject({ name: 'ConfigError', message: expect.stringContaining('--port') });
+    expect(stderr).toEqual([]);
   });
 });
 

@@ -5,9 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryAllowlist } from '../../lib/config/allowlist.ts';
+import { hostPatterns as registryAllowlist } from '../../lib/config/host-patterns.ts';
 import { serviceGuard } from '../../lib/transport/address-guard.ts';
-import { undiciTransport, type LookupFunction } from '../../lib/transport/undici.ts';
+import { undiciTransport, type LookupFunction } from '../../functions/node/undici-transport.ts';
 import { pushImage } from '../harness/images.ts';
 import { headManifest } from '../harness/registry-api.ts';
 import { startRegistry, type RunningRegistry } from '../harness/registry.ts';

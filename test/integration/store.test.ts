@@ -209,6 +209,14 @@ describe('listing', () => {
     expect(page.nextCursor).toBeUndefined();
   });
 
+  it('hands out a cursor only when another page has items: 25 by 25 is one page, 25 by 5 is five', async () => {
+    const exact = await store.list(25);
+    expect(exact.items).toHaveLength(25);
+    expect(exact.nextCursor).toBeUndefined();
+    const { sizes } = await readAll((cursor) => store.list(5, cursor));
+    expect(sizes).toEqual([5, 5, 5, 5, 5]);
+  });
+
   it('refuses a cursor it did not hand out', async () => {
     const b64 = (s: string) => Buffer.from(s).toString('base64url');
     for (const bad of ['', 'not a cursor!', b64('not json'), b64('[]'), b64('{"id":5}'), b64('{"id":"a","x":1}'), b64('null')]) {

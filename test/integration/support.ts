@@ -8,7 +8,7 @@ import { copyImage, type CopyResult } from '../../lib/copy/image.ts';
 import { parseReference } from '../../lib/reference/reference.ts';
 import { RegistryClients } from '../../lib/registry/client.ts';
 import type { RetryEvent } from '../../lib/transport/retry.ts';
-import { undiciTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport } from '../../functions/node/undici-transport.ts';
 import type { PushedImage, PushedIndex, Target } from '../harness/images.ts';
 import { getBlob, getManifest } from '../harness/registry-api.ts';
 

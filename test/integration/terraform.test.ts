@@ -274,7 +274,7 @@ describe('the module and the example, as Terraform reads them', () => {
       expect(validation.condition).toContain('://'); // no scheme
       expect(validation.error_message).toMatch(/^[A-Z].*\.$/);
     }
-    // A destination is a tag (CONTRACT.md): no digest.
+    // A destination is a tag (docs/api.md): no digest.
     expect(one(variables.destination, 'variable destination').validation[0].condition).toContain('"@"');
   });
 

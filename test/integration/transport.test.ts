@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { discard } from '../../lib/transport/types.ts';
-import { undiciTransport } from '../../lib/transport/undici.ts';
+import { undiciTransport } from '../../functions/node/undici-transport.ts';
 
 let server: Server;
 let url: string;

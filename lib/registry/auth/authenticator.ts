@@ -3,10 +3,10 @@
 // keyed by realm, service and scopes, so parallel requests share one token fetch. A failed
 // fetch caches nothing and forgets its challenge, so the next request asks the registry again.
 // Challenges are to come from the registry's own answers: the client filters out the rest.
-import { RegistryProtocolError } from '../registry/errors.ts';
-import type { HttpResponse, Transport } from '../transport/types.ts';
+import { RegistryProtocolError } from '../errors.ts';
+import type { HttpResponse, Transport } from '../../transport/types.ts';
 import { parseChallenges, type Challenge } from './challenge.ts';
-import { basicAuthorization, type Credential } from './credentials.ts';
+import { basicAuthorization, type Credential } from '../../auth/credentials.ts';
 import { fetchToken, type BearerToken } from './token.ts';
 
 export interface AuthenticatorOptions {

@@ -1,7 +1,7 @@
 // Bearer tokens from a registry's token service (the Docker token protocol and its OAuth2 form).
-import { AuthenticationError, errorFromResponse, RegistryError } from '../registry/errors.ts';
-import { readText, type HttpResponse, type Transport } from '../transport/types.ts';
-import { basicAuthorization, type Credential } from './credentials.ts';
+import { AuthenticationError, errorFromResponse, RegistryError } from '../errors.ts';
+import { readText, type HttpResponse, type Transport } from '../../transport/types.ts';
+import { basicAuthorization, type Credential } from '../../auth/credentials.ts';
 
 export interface BearerToken {
   token: string;

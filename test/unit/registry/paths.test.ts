@@ -64,9 +64,9 @@ describe('path builders', () => {
     expect(uploadsPath('team/app')).toBe('/v2/team/app/blobs/uploads/');
   });
 
-  const badRepositories = ['', '..', 'a/../b', '../../../v2/x', 'a/./b', '/a', 'a/', 'a//b', 'a?x=1', 'a#f', 'A/b', 'a%2f..', 'a b', 'x'.repeat(256)];
+  const badRepositories = ['', '..', 'a/../b', '../../v2/x', 'a/./b', '/a', 'a/', 'a//b', 'a?x=1', 'a#f', 'A/b', 'a%2f..', 'a b', 'x'.repeat(256)];
   const badDigests = [TRAVERSAL, `${D}?x=1`, `${D}#f`, 'sha256:', ':x', `sha256:${'a'.repeat(63)}`, `sha256:${'A'.repeat(64)}`, `${D}/`, `sha256:${'a'.repeat(60)}%2f..`];
-  const badTags = ['..', '.', '../../x', 'a/b', 'x?y=1', 'x#y', '-x', 'a'.repeat(129), 'x\ny', 'x%2f'];
+  const badTags = ['..', '.', '../x', 'a/b', 'x?y=1', 'x#y', '-x', 'a'.repeat(129), 'x\ny', 'x%2f'];
 
   it.each(badRepositories)('refuse the repository %j', (repository) => {
     for (const build of [() => manifestPath(repository, 'v1'), () => blobPath(repository, D), () => tagsPath(repository), () => uploadsPath(repository)]) {
@@ -85,21 +85,21 @@ describe('path builders', () => {
 
   // Every operation goes through a builder: a bad component means no request at all.
   it.each<[label: string, call: (c: RegistryClient) => Promise<unknown>]>([
-    ['headManifest with a traversal tag', (c) => headManifest(c, 'a', '../../../x')],
+    ['headManifest with a traversal tag', (c) => headManifest(c, 'a', '../../x')],
     ['getManifest with a traversal digest', (c) => getManifest(c, 'a', TRAVERSAL)],
     ['putManifest with a bad repository', (c) => putManifest(c, 'a/../b', 'v1', { bytes: bytes('{}'), mediaType: OCI_MANIFEST, digest: D, json: {} })],
     ['deleteManifest with a tag instead of a digest', (c) => deleteManifest(c, 'a', 'v1')],
     ['deleteManifest with a traversal digest', (c) => deleteManifest(c, 'a', TRAVERSAL)],
     ['headBlob with a traversal digest', (c) => headBlob(c, 'a', TRAVERSAL)],
     ['getBlob with a query in the digest', (c) => getBlob(c, 'a', `${D}?x=1`)],
-    ['deleteBlob with a bad repository', (c) => deleteBlob(c, '../../x', D)],
-    ['deleteTag with a traversal tag', (c) => deleteTag(c, 'a', '../../../manifests/v1')],
+    ['deleteBlob with a bad repository', (c) => deleteBlob(c, '../x', D)],
+    ['deleteTag with a traversal tag', (c) => deleteTag(c, 'a', '../../manifests/v1')],
     ['deleteTag with a digest instead of a tag', (c) => deleteTag(c, 'a', D)],
     ['listTags with a bad repository', (c) => listTags(c, 'a/..')],
     ['startUpload with a bad repository', (c) => startUpload(c, 'a?x')],
-    ['mountBlob from a bad repository', (c) => mountBlob(c, 'a', D, '../../b')],
+    ['mountBlob from a bad repository', (c) => mountBlob(c, 'a', D, '../b')],
     ['mountBlob with a bad digest', (c) => mountBlob(c, 'a', TRAVERSAL, 'b')],
-    ['putBlob with a bad digest', (c) => putBlob(c, 'a', { location: `https://${REGISTRY}/v2/a/blobs/uploads/x` }, '../../x', 0, new Uint8Array(0))],
+    ['putBlob with a bad digest', (c) => putBlob(c, 'a', { location: `https://${REGISTRY}/v2/a/blobs/uploads/x` }, '../x', 0, new Uint8Array(0))],
   ])('%s: refused before any request', async (_label, call) => {
     const { registry, transport } = client([status(200)]);
     expect(await rejection(call(registry))).toBeInstanceOf(InvalidReferenceError);
@@ -221,7 +221,7 @@ describe('getManifest: answers that break the protocol', () => {
   });
 
   it('leaves an unsupported type to the caller (no content, no error)', async () => {
-    const body = encode({ schemaVersion: 1, fsLayers: [{ blobSum: '../../x' }] });
+    const body = encode({ schemaVersion: 1, fsLayers: [{ blobSum: '../x' }] });
     const manifest = await getManifest(client([manifestAnswer(body, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' })]).registry, 'a', 'v1');
     expect(manifest.content).toBeUndefined();
     expect(manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v1+prettyjws');
@@ -318,7 +318,7 @@ describe('listTags', () => {
   });
 
   it.each<[label: string, tags: unknown[], field: string, problem: RegExp]>([
-    ['a traversal tag', ['v1', '../../../manifests/x'], 'tags[1]', /invalid character "\/"/],
+    ['a traversal tag', ['v1', '../../manifests/x'], 'tags[1]', /invalid character "\/"/],
     ['a dot-dot tag', ['..'], 'tags[0]', /must start with a letter, digit or "_"/],
     ['a tag with a query', ['v1?x=1'], 'tags[0]', /invalid character "\?"/],
     ['a digest for a tag', ['v1', 'v2', D], 'tags[2]', /invalid character ":"/],

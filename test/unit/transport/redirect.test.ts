@@ -21,7 +21,7 @@ describe('withRedirects', () => {
   it.each<[location: string, expected: string]>([
     ['/v2/other/blobs/x', 'https://registry.example/v2/other/blobs/x'],
     ['x', 'https://registry.example/v2/team/app/blobs/x'],
-    ['../../manifests/y', 'https://registry.example/v2/team/app/manifests/y'],
+    ['../manifests/y', 'https://registry.example/v2/team/app/manifests/y'],
     ['?part=2', 'https://registry.example/v2/team/app/blobs/sha256:abc?part=2'],
     ['//cdn.example/z', 'https://cdn.example/z'],
   ])('resolves the relative Location %j against the request URL', async (location, expected) => {

@@ -21,7 +21,7 @@ resource "restapi_object" "image" {
   path = "/v1/images"
 
   # The whole object the provider manages; sent as the body of POST /v1/images and of
-  # PUT /v1/images/{id}. imagesync returns both keys exactly as sent (CONTRACT.md), so
+  # PUT /v1/images/{id}. imagesync returns both keys exactly as sent (docs/records.md), so
   # they never show as drift.
   data = jsonencode({
     source      = var.source_image
@@ -32,8 +32,8 @@ resource "restapi_object" "image" {
   # spelled out because the URL of every later call is path/{id}.
   id_attribute = "id"
 
-  # Exactly the keys imagesync adds to a record (lib/api/record.ts SERVER_KEYS, CONTRACT.md
-  # "The record"). Read compares every key of the GET answer with `data`; a key the server
+  # Exactly the keys imagesync adds to a record (lib/api/record.ts SERVER_KEYS, docs/records.md
+  # "Keys"). Read compares every key of the GET answer with `data`; a key the server
   # adds counts as drift unless listed here (2.x resource_api_object.go Read, 3.x Read via
   # getDelta), and drift means a PUT on every apply.
   ignore_changes_to = ["id", "image", "source_digest", "status", "synced_at", "checked_at", "error"]

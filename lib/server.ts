@@ -13,6 +13,7 @@ import type { Continuation } from './sync/continuation.ts';
 import { SyncEngine } from './sync/engine.ts';
 import { ImageService } from './sync/service.ts';
 import { DEFAULT_STALL } from './transport/stall.ts';
+import { profileSelector } from './registry/profiles/index.ts';
 import type { Transport } from './transport/types.ts';
 
 export interface CoreParts {
@@ -42,6 +43,7 @@ export function createCore(parts: CoreParts): Core {
     isInsecure: settings.isInsecure,
     userAgent: parts.userAgent,
     stall: { ...DEFAULT_STALL, ms: settings.stallTimeoutMs },
+    profiles: profileSelector(settings.profiles),
     onRetry: (event) => log('info', 'registry retry', { ...event }),
   });
   const engine = new SyncEngine({

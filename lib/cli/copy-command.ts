@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { loadRegistryAuth } from '../config/registry-auth.ts';
 import { insecureHosts } from '../config/insecure.ts';
-import { imageLimits, stallPolicy } from '../config/settings.ts';
+import { imageLimits, profileSettings, stallPolicy } from '../config/settings.ts';
+import { profileSelector } from '../registry/profiles/index.ts';
 import { copyImage, DEFAULT_CONCURRENCY } from '../copy/image.ts';
 import type { CopyEvent } from '../copy/events.ts';
 import { InvalidReferenceError, parseReference, type Reference } from '../reference/reference.ts';
@@ -49,6 +50,7 @@ export async function copyCommand(args: string[], context: CommandContext): Prom
     isInsecure: insecureHosts(context.env.IMAGESYNC_INSECURE_REGISTRIES),
     userAgent: context.userAgent,
     stall: stallPolicy(context.env),
+    profiles: profileSelector(profileSettings(context.env)),
     onRetry: (event: RetryEvent) => say(`retry    ${event.method} ${event.host}: ${event.reason}, attempt ${event.attempt} in ${formatMs(event.delayMs)}`),
   });
 

@@ -6,6 +6,7 @@ import { ConfigError } from './errors.ts';
 import { DEFAULT_LIMITS, type CopyLimits } from '../copy/limits.ts';
 import { DEFAULT_LEASE_MS, DEFAULT_SYNC_TIMEOUT_MS } from '../sync/engine.ts';
 import { DEFAULT_STALL, type StallPolicy } from '../transport/stall.ts';
+import { DEFAULT_PROFILE_SETTINGS, parseConfiguredProfiles, type ProfileSettings } from '../registry/profiles/index.ts';
 
 export interface Settings {
   tokens: string[];
@@ -27,6 +28,8 @@ export interface Settings {
   shutdownGraceMs: number;
   /** Bounds on one image: distinct manifests, and indexes nested in indexes. */
   limits: CopyLimits;
+  /** What sets each registry family apart (lib/registry/profiles/), and their settings. */
+  profiles: ProfileSettings;
 }
 
 export function readSettings(env: Env): Settings {
@@ -44,7 +47,56 @@ export function readSettings(env: Env): Settings {
     stallTimeoutMs: stallPolicy(env).ms,
     shutdownGraceMs: duration('IMAGESYNC_SHUTDOWN_GRACE', env.IMAGESYNC_SHUTDOWN_GRACE, '10s'),
     limits: imageLimits(env),
+    profiles: profileSettings(env),
   };
+}
+
+/**
+ * IMAGESYNC_REGISTRY_PROFILES and the settings of the families that have some: ECR's repository
+ * creation, the GitHub and Docker Hub APIs that delete there (the service and `copy`).
+ */
+export function profileSettings(env: Env): ProfileSettings {
+  let configured: ProfileSettings['configured'];
+  try {
+    configured = parseConfiguredProfiles(env.IMAGESYNC_REGISTRY_PROFILES);
+  } catch (error) {
+    throw new ConfigError(`IMAGESYNC_REGISTRY_PROFILES: ${(error as Error).message}`);
+  }
+  const mutability = (env.IMAGESYNC_ECR_TAG_MUTABILITY || 'MUTABLE').toUpperCase();
+  if (mutability !== 'MUTABLE' && mutability !== 'IMMUTABLE') throw new ConfigError(`IMAGESYNC_ECR_TAG_MUTABILITY must be MUTABLE or IMMUTABLE, not ${JSON.stringify(env.IMAGESYNC_ECR_TAG_MUTABILITY)}`);
+  return {
+    configured,
+    ecr: {
+      createRepositories: flag('IMAGESYNC_ECR_CREATE_REPOSITORIES', env.IMAGESYNC_ECR_CREATE_REPOSITORIES, true),
+      tagMutability: mutability,
+      scanOnPush: flag('IMAGESYNC_ECR_SCAN_ON_PUSH', env.IMAGESYNC_ECR_SCAN_ON_PUSH, false),
+      kmsKey: env.IMAGESYNC_ECR_KMS_KEY || undefined,
+    },
+    ghcr: { apiUrl: apiUrl('IMAGESYNC_GITHUB_API_URL', env.IMAGESYNC_GITHUB_API_URL, DEFAULT_PROFILE_SETTINGS.ghcr.apiUrl) },
+    dockerHub: { apiUrl: apiUrl('IMAGESYNC_DOCKER_HUB_API_URL', env.IMAGESYNC_DOCKER_HUB_API_URL, DEFAULT_PROFILE_SETTINGS.dockerHub.apiUrl) },
+  };
+}
+
+/** true/false (also 1/0, yes/no). */
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  const text = (value ?? '').trim().toLowerCase();
+  if (text === '') return fallback;
+  if (['true', '1', 'yes'].includes(text)) return true;
+  if (['false', '0', 'no'].includes(text)) return false;
+  throw new ConfigError(`${name} must be true or false, not ${JSON.stringify(value)}`);
+}
+
+/** An http(s) URL without query or fragment; the trailing slash dropped. */
+function apiUrl(name: string, value: string | undefined, fallback: string): string {
+  const text = (value || fallback).trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, not ${JSON.stringify(text)}`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) throw new ConfigError(`${name} must be an http(s) URL without query, not ${JSON.stringify(text)}`);
+  return url.href.replace(/\/+$/, '');
 }
 
 /** IMAGESYNC_MAX_MANIFESTS and IMAGESYNC_MAX_INDEX_DEPTH: the bounds on one image (the service and `copy`). */

@@ -23,9 +23,6 @@ export interface BlobCopyContext {
 /** Whole-blob attempts: a stream cannot be replayed, so a failure restarts the blob. */
 const ATTEMPTS = 4;
 
-/** Chunk size once a registry has refused a whole blob in one request. */
-export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
-const MIN_CHUNK_SIZE = 256 * 1024;
 
 export type BlobOutcome = 'present' | 'mounted' | 'copied';
 
@@ -41,7 +38,8 @@ async function transfer(context: BlobCopyContext, blob: Descriptor): Promise<Blo
   if ((await headBlob(destination, repository, blob.digest, signal)) !== undefined) return 'present';
 
   let upload: UploadSession | undefined;
-  if (source.registry === destination.registry && context.sourceRepository !== repository) {
+  // A mount needs one token for two repositories, which some registries never give (GCR).
+  if (source.registry === destination.registry && context.sourceRepository !== repository && destination.profile.crossRepositoryMount) {
     const mount = await mountBlob(destination, repository, blob.digest, context.sourceRepository, signal);
     if (mount.mounted) return 'mounted';
     upload = mount.session;
@@ -56,10 +54,12 @@ async function transfer(context: BlobCopyContext, blob: Descriptor): Promise<Blo
       await cancelUpload(destination, repository, upload);
       upload = undefined;
       if (error instanceof BodyTooLargeError) {
-        // The registry caps request bodies: go chunked, smaller each time it refuses again.
+        // The registry caps request bodies: go chunked (as its profile allows), smaller each time it refuses again.
+        const policy = destination.profile.upload;
+        if (policy.mode === 'whole-only') throw new BodyTooLargeError(error.registry, `${error.operation} (this registry takes no chunked uploads)`, error.status, error.errors);
         const current = destination.chunkedUploadSize;
-        if (current !== undefined && current <= MIN_CHUNK_SIZE) throw error;
-        destination.chunkedUploadSize = current === undefined ? DEFAULT_CHUNK_SIZE : Math.max(MIN_CHUNK_SIZE, current / 2);
+        if (current !== undefined && current <= policy.minChunk) throw error;
+        destination.chunkedUploadSize = current === undefined ? policy.chunkSize : Math.max(policy.minChunk, Math.floor(current / 2));
       } else if (attempt >= ATTEMPTS || signal.aborted || !isTransient(error)) {
         throw error;
       }

@@ -112,6 +112,8 @@ class CopyJob {
       this.settings.onEvent?.({ type: 'manifest', digest: top.digest, mediaType: top.mediaType, reference: destinationReference, outcome: 'present' });
       return { digest: top.digest, mediaType: top.mediaType, image, unchanged: true, ...this.result };
     }
+    // Before the first push: the registry may need the repository made (ECR creates a missing one).
+    await this.destination.prepare(this.destinationRepository, signal);
     await this.copyContent(top, 0);
     // The one change of what the destination means: the tag moves, under the job's fence.
     await this.settings.fence({ what: `push ${this.destinationRepository}:${destinationReference}`, tag: top.digest }, (fenced) =>

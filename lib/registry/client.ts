@@ -1,13 +1,14 @@
 // One client per registry host: the base URL (https, or http for insecure hosts), the transport
 // stack (retries inside redirects), and an Authenticator that learns the registry's challenge.
 import { Authenticator } from './auth/authenticator.ts';
-import type { CredentialStore } from '../auth/credentials.ts';
+import type { Credential, CredentialStore } from '../auth/credentials.ts';
+import { profileSelector, type RegistryProfile } from './profiles/index.ts';
 import { registryApiHost } from '../reference/reference.ts';
 import { RefusedUrlError } from '../transport/errors.ts';
 import { withRedirects } from '../transport/redirect.ts';
 import { defaultRetryPolicy, withRetries, type RetryEvent, type RetryPolicy } from '../transport/retry.ts';
 import { DEFAULT_STALL, watchStalls, type StallPolicy } from '../transport/stall.ts';
-import { answeredUrl, discard, isReplayable, type Body, type HttpResponse, type Transport } from '../transport/types.ts';
+import { answeredUrl, discard, isReplayable, type Body, type HttpRequest, type HttpResponse, type Transport } from '../transport/types.ts';
 import { AuthenticationError, errorFromResponse, type RegistryError } from './errors.ts';
 
 export interface RegistryClientOptions {
@@ -23,6 +24,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** When a response body (or an upload) that moves too little has stalled. */
   stall?: StallPolicy;
+  /** The profile of each registry (default: by host name, else the distribution spec's). */
+  profiles?: (registry: string) => RegistryProfile;
 }
 
 export interface RegistryRequest {
@@ -43,6 +46,10 @@ export class RegistryClient {
   /** The registry's last word on its pull rate limit (Docker Hub: `ratelimit-remaining: 76;w=21600`). */
   rateLimit?: { remaining: number; at: number };
   readonly stall: StallPolicy;
+  /** What sets this registry's family apart (upload policy, deletion, throttling). */
+  readonly profile: RegistryProfile;
+  /** Repositories prepared for pushes in this process (the profile's prepareRepository, run once each). */
+  private readonly prepared = new Map<string, Promise<void>>();
   private readonly http: Transport;
   /** The origin of baseUrl (a default port spelled out in the registry name is dropped). */
   private readonly origin: string;
@@ -57,8 +64,40 @@ export class RegistryClient {
     this.baseUrl = `${options.isInsecure(host) ? 'http' : 'https'}://${host}`;
     this.origin = new URL(this.baseUrl).origin;
     this.stall = options.stall ?? DEFAULT_STALL;
+    this.profile = (options.profiles ?? defaultProfiles)(registry);
     const checkUrl = (url: URL) => this.checkUrl(url);
-    this.http = withRedirects(withRetries(options.transport, options.retry ?? defaultRetryPolicy, { onRetry: options.onRetry }), { checkUrl });
+    const throttle = this.profile.throttle?.bind(this.profile);
+    this.http = withRedirects(withRetries(options.transport, options.retry ?? defaultRetryPolicy, { onRetry: options.onRetry, throttle }), { checkUrl });
+  }
+
+  /** Makes a repository ready for pushes, once per process (ECR creates a missing one). */
+  async prepare(repository: string, signal?: AbortSignal): Promise<void> {
+    const prepare = this.profile.prepareRepository;
+    if (!prepare) return;
+    let ready = this.prepared.get(repository);
+    if (!ready) {
+      ready = prepare.call(this.profile, this, repository, signal);
+      this.prepared.set(repository, ready);
+      // A failure is not kept: the next push asks again.
+      ready.catch(() => this.prepared.delete(repository));
+    }
+    await ready;
+  }
+
+  /** The credential configured for this registry, for its vendor's API (GitHub, Docker Hub). */
+  async credential(): Promise<Credential | undefined> {
+    return this.options.credentials?.(this.registry);
+  }
+
+  /**
+   * For the vendor's own API (another origin): the registry's transport stack (retries,
+   * redirects, the address guard, scheme policy) without registry credentials. The caller sends
+   * the API's own authorization, and a request carrying it refuses cross-origin redirects.
+   */
+  api(request: HttpRequest): Promise<HttpResponse> {
+    this.checkUrl(new URL(request.url));
+    const headers = this.options.userAgent ? { 'user-agent': this.options.userAgent, ...request.headers } : request.headers;
+    return this.http({ ...request, headers, crossOriginRedirect: request.headers.authorization ? 'refuse' : request.crossOriginRedirect });
   }
 
   /** Refuses URLs outside policy: only http(s), and plain http only to insecure hosts. */
@@ -140,6 +179,8 @@ export class RegistryClient {
     return this.authenticator.value;
   }
 }
+
+const defaultProfiles = profileSelector();
 
 /** Keeps one client per registry so tokens and connections are shared across a copy. */
 export class RegistryClients {

@@ -79,6 +79,8 @@ export async function errorFromResponse(registry: string, operation: string, res
   const errors = await readOciErrors(response);
   if (response.status === 401 || response.status === 403) return new AuthenticationError(registry, operation, response.status, errors);
   if (response.status === 404) return new NotFoundError(registry, operation, response.status, errors);
+  // A throttle a profile recognised (Docker Hub's anti-abuse limit) is named, not just "429".
+  if (response.throttled) errors.unshift({ code: 'TOOMANYREQUESTS', message: response.throttled });
   return new RegistryError(registry, operation, response.status, errors);
 }
 

@@ -18,9 +18,11 @@ export class BodyTooLargeError extends RegistryError {
   override name = 'BodyTooLargeError';
 }
 
-async function uploadError(client: RegistryClient, operation: string, response: HttpResponse): Promise<RegistryError> {
+/** 413, or 416 on a chunk (GHCR's answer to a PATCH over 4 MiB): the body was too large for it. */
+async function uploadError(client: RegistryClient, operation: string, response: HttpResponse, chunk = false): Promise<RegistryError> {
   const error = await client.error(operation, response);
-  return response.status === 413 ? new BodyTooLargeError(error.registry, error.operation, error.status, error.errors) : error;
+  const tooLarge = response.status === 413 || (chunk && response.status === 416);
+  return tooLarge ? new BodyTooLargeError(error.registry, error.operation, error.status, error.errors) : error;
 }
 
 const octetStream = 'application/octet-stream';
@@ -116,7 +118,10 @@ export async function putBlob(client: RegistryClient, repository: string, upload
   await discard(response);
 }
 
-/** PATCH chunks of `chunkSize` bytes (each Content-Range'd), then the closing PUT with the digest. */
+/**
+ * PATCH chunks of `chunkSize` bytes (each Content-Range'd), then the closing PUT with the digest.
+ * The chunk size keeps within the registry's bounds: its profile's and OCI-Chunk-Min-Length.
+ */
 export async function putBlobChunked(
   client: RegistryClient,
   repository: string,
@@ -127,7 +132,14 @@ export async function putBlobChunked(
   chunkSize: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  const step = Math.max(chunkSize, upload.chunkMinLength ?? 0);
+  const policy = client.profile.upload;
+  const step = Math.max(Math.min(chunkSize, policy.maxChunk), policy.minChunk, upload.chunkMinLength ?? 0);
+  if (policy.maxChunks !== undefined && Math.ceil(size / step) > policy.maxChunks) {
+    await body.cancel().catch(() => {});
+    throw new RegistryError(client.registry, `upload ${digest} to ${repository}`, 413, [
+      { code: 'SIZE_INVALID', message: `${size} bytes need more than ${policy.maxChunks} chunks of ${step} bytes, the most this registry takes` },
+    ]);
+  }
   const slicer = new StreamSlicer(body);
   let location = upload.location;
   try {
@@ -142,7 +154,7 @@ export async function putBlobChunked(
         signal,
       });
       const operation = `upload chunk ${offset}-${offset + length - 1} of ${digest} to ${repository}`;
-      if (!CHUNK_TAKEN.has(response.status)) throw await uploadError(client, operation, response);
+      if (!CHUNK_TAKEN.has(response.status)) throw await uploadError(client, operation, response, true);
       await discard(response);
       location = session(client, operation, response, location).location;
     }

@@ -20,7 +20,7 @@ import type { DestinationChange, Fence } from '../copy/fence.ts';
 import { copyImage, type CopyResult } from '../copy/image.ts';
 import { DEFAULT_LIMITS, type CopyLimits } from '../copy/limits.ts';
 import type { Logger } from '../log.ts';
-import type { RegistryClients } from '../registry/client.ts';
+import type { RegistryClient, RegistryClients } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Cleanup, RecordChanges, RecordStore, RemovableField, StoredRecord } from '../store/types.ts';
 import { sleep } from '../transport/retry.ts';
@@ -279,7 +279,7 @@ export class SyncEngine {
       const resolved = await this.resolve(job, record, plan);
       if (!resolved) return undefined;
       const client = this.options.clients.get(destinationOf(record).registry);
-      const left = await removeImage(client, resolved.plan, { fence: this.fence(job, () => ({})), signal: job.kill, limits: this.options.limits });
+      const left = await removalFor(client)(client, resolved.plan, { fence: this.fence(job, () => ({})), signal: job.kill, limits: this.options.limits });
       log('info', 'previous image removed', { id: job.id, images: plan.images.map((image) => image.digest), left });
       return await this.release(job, {}, ['cleanup']);
     } catch (error) {
@@ -306,7 +306,7 @@ export class SyncEngine {
         plan = { ...plan, throwaway: change.throwaway };
         return { cleanup: plan };
       });
-      const left = await removeImage(client, plan, { fence, signal: AbortSignal.any([job.kill, job.cancel.signal]), limits: this.options.limits });
+      const left = await removalFor(client)(client, plan, { fence, signal: AbortSignal.any([job.kill, job.cancel.signal]), limits: this.options.limits });
       if (!(await store.deleteLeased(job.id, job.token))) return { kind: 'gone' };
       job.released = true;
       log('info', 'record deleted', { id: job.id, destination: leased.destination, left });
@@ -401,6 +401,12 @@ export class SyncEngine {
     if (!current) return { kind: 'gone' };
     return current.status === 'deleting' ? { kind: 'deleting', record: current } : { kind: 'pending', record: current };
   }
+}
+
+/** How the registry deletes: its profile's own way (ECR, GHCR, Docker Hub), else the v2 API. */
+function removalFor(client: RegistryClient): typeof removeImage {
+  const own = client.profile.removeImage;
+  return own ? own.bind(client.profile) : removeImage;
 }
 
 /** A failure another job recorded: its message is all there is. */

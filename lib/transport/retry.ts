@@ -1,6 +1,7 @@
 // Retries what is worth retrying: network errors, 408, 429 and 5xx, with exponential backoff
 // and full jitter, waiting at least as long as the registry's Retry-After asks.
 import { NetworkError } from './errors.ts';
+import { readAllCapped } from '../util/stream.ts';
 import { discard, isReplayable, type HttpRequest, type HttpResponse, type Transport } from './types.ts';
 
 export interface RetryPolicy {
@@ -31,6 +32,35 @@ export interface RetryHooks {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   onRetry?: (event: RetryEvent) => void;
   random?: () => number;
+  /** Reads a 429 (with its body, at most 4 KiB) as a throttle calling for a long wait, or not. */
+  throttle?: (response: HttpResponse, body: string) => { reason: string; delayMs: number } | undefined;
+}
+
+/** Bytes of a 429's body read to classify it; a throttle page is short. */
+const THROTTLE_BODY = 4 * 1024;
+
+/**
+ * The throttle a 429 means (none for an ordinary 429), and the answer rebuilt around the body
+ * read, so whoever reports the error reads it too, marked with the throttle's reason.
+ */
+async function readThrottle(response: HttpResponse, classify: NonNullable<RetryHooks['throttle']>): Promise<{ throttle?: { reason: string; delayMs: number }; response: HttpResponse }> {
+  let bytes: Uint8Array = new Uint8Array(0);
+  if (response.body) {
+    try {
+      bytes = await readAllCapped(response.body, THROTTLE_BODY, '429 body');
+    } catch {
+      // Longer than a throttle page: not one.
+    }
+  }
+  const throttle = classify(response, new TextDecoder().decode(bytes));
+  const rebuilt: HttpResponse = {
+    status: response.status,
+    headers: response.headers,
+    url: response.url,
+    body: new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(bytes), c.close()) }),
+    throttled: throttle?.reason,
+  };
+  return { throttle, response: rebuilt };
 }
 
 /** 501 and 505 say the server will never do it; every other 5xx may pass. */
@@ -95,16 +125,20 @@ export function withRetries(next: Transport, policy: RetryPolicy = defaultRetryP
         await wait(delayMs, request.signal);
         continue;
       }
-      if (!isRetryableStatus(response.status) || attempt >= retries) return response;
+      if (!isRetryableStatus(response.status)) return response;
+      // A profile may read the answer as a throttle that calls for a long wait (Docker Hub's anti-abuse 429).
+      let throttle: { reason: string; delayMs: number } | undefined;
+      if (hooks.throttle && response.status === 429) ({ throttle, response } = await readThrottle(response, hooks.throttle));
+      if (attempt >= retries) return response;
       if (request.signal?.aborted) {
         await discard(response);
         throw request.signal.reason;
       }
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) return response;
-      const delayMs = Math.max(retryAfter ?? 0, backoffDelay(attempt, policy, random));
+      const delayMs = Math.min(policy.maxRetryAfterMs, Math.max(retryAfter ?? 0, throttle?.delayMs ?? 0, backoffDelay(attempt, policy, random)));
       await discard(response);
-      hooks.onRetry?.({ method: request.method, host, attempt: attempt + 1, reason: `status ${response.status}`, delayMs });
+      hooks.onRetry?.({ method: request.method, host, attempt: attempt + 1, reason: throttle?.reason ?? `status ${response.status}`, delayMs });
       await wait(delayMs, request.signal);
     }
   };

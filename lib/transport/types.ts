@@ -32,6 +32,8 @@ export interface HttpResponse {
    * empty means the request's own URL. A fetch Response has it too, with the same meaning.
    */
   readonly url?: string;
+  /** Set when a profile read this answer as a throttle (lib/transport/retry.ts): what to call it in errors. */
+  readonly throttled?: string;
 }
 
 export type Transport = (request: HttpRequest) => Promise<HttpResponse>;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { basicAuthorization, type Credential } from '../../../lib/auth/credentials.ts';
 import { RegistryClient } from '../../../lib/registry/client.ts';
 import { AuthenticationError } from '../../../lib/registry/errors.ts';
+import { distribution, type RegistryProfile } from '../../../lib/registry/profiles/profile.ts';
 import { putBlobChunked } from '../../../lib/registry/upload.ts';
 import { RefusedUrlError } from '../../../lib/transport/errors.ts';
 import { digestOf } from '../../../lib/util/digest.ts';
@@ -14,6 +15,7 @@ interface ClientOptions {
   insecure?: string[];
   credential?: Credential;
   checkUrl?: (url: URL) => void;
+  profile?: RegistryProfile;
 }
 
 function client(answers: Parameters<typeof fakeTransport>[0], options: ClientOptions = {}) {
@@ -25,6 +27,7 @@ function client(answers: Parameters<typeof fakeTransport>[0], options: ClientOpt
     checkUrl: options.checkUrl,
     isInsecure: (host) => (options.insecure ?? []).includes(host),
     retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0 },
+    profiles: options.profile ? () => options.profile! : undefined,
   });
   return { registry, transport };
 }
@@ -243,7 +246,10 @@ describe('RegistryClient: token realms', () => {
 });
 
 describe('putBlobChunked', () => {
-  async function upload(size: number, chunkSize: number, minLength?: number) {
+  // Byte-sized chunks: a profile whose bounds let them through.
+  const tiny: RegistryProfile = { ...distribution, upload: { ...distribution.upload, minChunk: 1 } };
+
+  async function upload(size: number, chunkSize: number, minLength?: number, profile = tiny) {
     const data = pattern(size);
     const digest = digestOf(data);
     const received: Uint8Array[] = [];
@@ -255,7 +261,7 @@ describe('putBlobChunked', () => {
         return status(202, { location: `/v2/a/blobs/uploads/s?n=${ranges.length}` });
       }
       return status(201);
-    });
+    }, { profile });
     await putBlobChunked(registry, 'a', { location: 'https://registry.example/v2/a/blobs/uploads/s?n=0', chunkMinLength: minLength }, digest, size, chunkedStream(data, [333, 1000, 7]), chunkSize);
     return { data, digest, received, ranges, calls: transport.calls };
   }
@@ -278,5 +284,16 @@ describe('putBlobChunked', () => {
   it('honours OCI-Chunk-Min-Length over a smaller chunk size', async () => {
     const { ranges } = await upload(10_000, 1000, 6000);
     expect(ranges).toEqual(['0-5999', '6000-9999']);
+  });
+
+  it("keeps chunks within the profile's bounds (ECR: every chunk but the last at least its minimum)", async () => {
+    const bounded: RegistryProfile = { ...distribution, upload: { ...distribution.upload, minChunk: 3000, maxChunk: 4000 } };
+    expect((await upload(10_000, 1000, undefined, bounded)).ranges).toEqual(['0-2999', '3000-5999', '6000-8999', '9000-9999']);
+    expect((await upload(10_000, 9000, undefined, bounded)).ranges).toEqual(['0-3999', '4000-7999', '8000-9999']);
+  });
+
+  it('refuses a blob that would need more chunks than the registry takes, before sending any', async () => {
+    const capped: RegistryProfile = { ...distribution, upload: { ...distribution.upload, minChunk: 1, maxChunk: 1000, maxChunks: 5 } };
+    await expect(upload(10_000, 1000, undefined, capped)).rejects.toThrow(/10000 bytes need more than 5 chunks of 1000 bytes/);
   });
 });

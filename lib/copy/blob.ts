@@ -1,6 +1,6 @@
 // Copies one blob: skipped when the destination has it, mounted within one registry, otherwise
 // streamed from the source GET into the destination upload, verified on the way, never on disk.
-import { BodyTooLargeError, cancelUpload, mountBlob, putBlob, putBlobChunked, startUpload, type UploadSession } from '../registry/upload.ts';
+import { BodyTooLargeError, cancelUpload, mountBlob, putBlob, putBlobChunked, putBlobStreamed, startUpload, type UploadSession } from '../registry/upload.ts';
 import { getBlob, headBlob } from '../registry/blob.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
@@ -22,7 +22,6 @@ export interface BlobCopyContext {
 
 /** Whole-blob attempts: a stream cannot be replayed, so a failure restarts the blob. */
 const ATTEMPTS = 4;
-
 
 export type BlobOutcome = 'present' | 'mounted' | 'copied';
 
@@ -47,30 +46,38 @@ async function transfer(context: BlobCopyContext, blob: Descriptor): Promise<Blo
 
   for (let attempt = 1; ; attempt++) {
     upload ??= await startUpload(destination, repository, signal);
+    // The chunk size this attempt uses (undefined: the whole blob in one request), read once:
+    // other blobs of the copy may change the client's meanwhile.
+    const chunk = destination.chunkedUploadSize;
     try {
-      await stream(context, blob, upload);
+      await stream(context, blob, upload, chunk);
       return 'copied';
     } catch (error) {
       await cancelUpload(destination, repository, upload);
       upload = undefined;
       if (error instanceof BodyTooLargeError) {
-        // The registry caps request bodies: go chunked (as its profile allows), smaller each time it refuses again.
+        // The registry caps request bodies: go chunked (as its profile allows), smaller each time
+        // it refuses a chunk. Only a refused chunk halves the size, and only the size it refused:
+        // blobs that were sent whole at the same time are refused too, and say nothing of chunks.
         const policy = destination.profile.upload;
         if (policy.mode === 'whole-only') throw new BodyTooLargeError(error.registry, `${error.operation} (this registry takes no chunked uploads)`, error.status, error.errors);
-        const current = destination.chunkedUploadSize;
-        if (current !== undefined && current <= policy.minChunk) throw error;
-        destination.chunkedUploadSize = current === undefined ? policy.chunkSize : Math.max(policy.minChunk, Math.floor(current / 2));
+        if (chunk === undefined) destination.chunkedUploadSize ??= policy.chunkSize;
+        else if (chunk <= policy.minChunk) throw error;
+        else if (destination.chunkedUploadSize === chunk) destination.chunkedUploadSize = Math.max(policy.minChunk, Math.floor(chunk / 2));
       } else if (attempt >= ATTEMPTS || signal.aborted || !isTransient(error)) {
         throw error;
       }
-      const delayMs = error instanceof BodyTooLargeError ? 0 : backoffDelay(attempt - 1, defaultRetryPolicy);
+      // A streamed body cannot be resent by the transport (which honours Retry-After): the restart waits instead.
+      const retryAfter = error instanceof RegistryError ? (error.retryAfterMs ?? 0) : 0;
+      if (retryAfter > defaultRetryPolicy.maxRetryAfterMs) throw error;
+      const delayMs = error instanceof BodyTooLargeError ? 0 : Math.max(retryAfter, backoffDelay(attempt - 1, defaultRetryPolicy));
       context.onEvent?.({ type: 'blob-retry', digest: blob.digest, attempt, reason: error instanceof Error ? error.message : String(error), delayMs });
       await sleep(delayMs, signal);
     }
   }
 }
 
-async function stream(context: BlobCopyContext, blob: Descriptor, upload: UploadSession): Promise<void> {
+async function stream(context: BlobCopyContext, blob: Descriptor, upload: UploadSession, chunk: number | undefined): Promise<void> {
   const { source, destination, destinationRepository: repository, signal } = context;
   const body = await getBlob(source, context.sourceRepository, blob.digest, signal);
   const verifier = new VerifyingStream(blob.digest, blob.size, `${source.registry}: blob ${context.sourceRepository}@${blob.digest}`);
@@ -83,8 +90,10 @@ async function stream(context: BlobCopyContext, blob: Descriptor, upload: Upload
   const verified = watchStalls(piped, { policy: destination.stall, consumer: destination.registry, onStall: (error) => stalled.abort(error) });
   const uploading = AbortSignal.any([signal, stalled.signal]);
   try {
-    if (destination.chunkedUploadSize !== undefined) {
-      await putBlobChunked(destination, repository, upload, blob.digest, blob.size, verified, destination.chunkedUploadSize, uploading);
+    if (chunk !== undefined) {
+      await putBlobChunked(destination, repository, upload, blob.digest, blob.size, verified, chunk, uploading);
+    } else if (destination.profile.upload.mode === 'stream') {
+      await putBlobStreamed(destination, repository, upload, blob.digest, blob.size, verified, uploading);
     } else {
       await putBlob(destination, repository, upload, blob.digest, blob.size, verified, uploading);
     }

@@ -2,7 +2,9 @@
 // stack (retries inside redirects), and an Authenticator that learns the registry's challenge.
 import { Authenticator } from './auth/authenticator.ts';
 import type { Credential, CredentialStore } from '../auth/credentials.ts';
-import { profileSelector, type RegistryProfile } from './profiles/index.ts';
+// Only the profile interface: which profile a registry gets is configuration (profiles/index.ts),
+// passed in by whoever builds the clients.
+import { distribution, type RegistryProfile } from './profiles/profile.ts';
 import { registryApiHost } from '../reference/reference.ts';
 import { RefusedUrlError } from '../transport/errors.ts';
 import { withRedirects } from '../transport/redirect.ts';
@@ -24,7 +26,7 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** When a response body (or an upload) that moves too little has stalled. */
   stall?: StallPolicy;
-  /** The profile of each registry (default: by host name, else the distribution spec's). */
+  /** The profile of each registry (lib/registry/profiles/index.ts profileSelector); default: the distribution spec's. */
   profiles?: (registry: string) => RegistryProfile;
 }
 
@@ -54,6 +56,8 @@ export class RegistryClient {
   /** The origin of baseUrl (a default port spelled out in the registry name is dropped). */
   private readonly origin: string;
   private authenticator?: { key: string; value: Authenticator };
+  /** The scopes each answer's request needed, for error(): a refused push reads differently. */
+  private readonly scopesOf = new WeakMap<HttpResponse, string[]>();
 
   constructor(
     /** The normalized registry name ('docker.io', 'ghcr.io', '127.0.0.1:5000'). */
@@ -64,7 +68,7 @@ export class RegistryClient {
     this.baseUrl = `${options.isInsecure(host) ? 'http' : 'https'}://${host}`;
     this.origin = new URL(this.baseUrl).origin;
     this.stall = options.stall ?? DEFAULT_STALL;
-    this.profile = (options.profiles ?? defaultProfiles)(registry);
+    this.profile = options.profiles?.(registry) ?? distribution;
     const checkUrl = (url: URL) => this.checkUrl(url);
     const throttle = this.profile.throttle?.bind(this.profile);
     this.http = withRedirects(withRetries(options.transport, options.retry ?? defaultRetryPolicy, { onRetry: options.onRetry, throttle }), { checkUrl });
@@ -121,6 +125,7 @@ export class RegistryClient {
       if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
       if (authorization) headers.authorization = authorization;
       const response = this.watched(await this.http({ method: request.method, url: url.href, headers, body: request.body, signal: request.signal }), url.href);
+      this.scopesOf.set(response, request.scopes);
       // Only the registry's own answers count: a 401 from where a redirect led (object storage, or
       // a hostile host) would otherwise send our credentials to its realm, its rate limit mislead.
       if (answeredUrl(response, url.href).origin !== this.origin) return response;
@@ -138,7 +143,7 @@ export class RegistryClient {
   private watched(response: HttpResponse, requestUrl: string): HttpResponse {
     if (!response.body) return response;
     const producer = answeredUrl(response, requestUrl).host;
-    return { status: response.status, headers: response.headers, url: response.url, body: watchStalls(response.body, { policy: this.stall, producer }) };
+    return { status: response.status, headers: response.headers, url: response.url, throttled: response.throttled, body: watchStalls(response.body, { policy: this.stall, producer }) };
   }
 
   /** The error for an unexpected answer, saying when no credentials were configured. */
@@ -151,7 +156,15 @@ export class RegistryClient {
         error.message += ` (answered by ${from.host}, not ${this.registry})`;
       } else {
         const configured = (await this.auth()).hasCredential;
-        error.message += configured ? ` (the credentials for ${this.registry} were refused)` : ` (no credentials configured for ${this.registry})`;
+        // A token that reads but may not write (a read-only key) is refused only when a push or delete starts.
+        const writing = (this.scopesOf.get(response) ?? []).find((scope) => /:(?:[^:]*,)?(?:push|delete)(?:,[^:]*)?$/.test(scope));
+        const repository = writing?.slice('repository:'.length, writing.lastIndexOf(':'));
+        const action = writing && /[:,]push(?:,|$)/.test(writing) ? 'push to' : 'delete in';
+        error.message += !configured
+          ? ` (no credentials configured for ${this.registry})`
+          : writing
+            ? ` (the credentials for ${this.registry} may not ${action} ${repository}: read-only credentials?)`
+            : ` (the credentials for ${this.registry} were refused)`;
       }
     }
     return error;
@@ -179,8 +192,6 @@ export class RegistryClient {
     return this.authenticator.value;
   }
 }
-
-const defaultProfiles = profileSelector();
 
 /** Keeps one client per registry so tokens and connections are shared across a copy. */
 export class RegistryClients {

@@ -1,5 +1,6 @@
 // Errors a registry answered, with its OCI error code, worded for the person reading the log.
 // Messages name the registry, the operation and the code; never a URL query or a credential.
+import { parseRetryAfter } from '../transport/retry.ts';
 import { readText, type HttpResponse } from '../transport/types.ts';
 
 export interface OciErrorDetail {
@@ -9,6 +10,8 @@ export interface OciErrorDetail {
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
+  /** What the answer's Retry-After asked for (429, 503), in ms. */
+  retryAfterMs?: number;
   constructor(
     readonly registry: string,
     readonly operation: string,
@@ -81,7 +84,9 @@ export async function errorFromResponse(registry: string, operation: string, res
   if (response.status === 404) return new NotFoundError(registry, operation, response.status, errors);
   // A throttle a profile recognised (Docker Hub's anti-abuse limit) is named, not just "429".
   if (response.throttled) errors.unshift({ code: 'TOOMANYREQUESTS', message: response.throttled });
-  return new RegistryError(registry, operation, response.status, errors);
+  const error = new RegistryError(registry, operation, response.status, errors);
+  error.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  return error;
 }
 
 // Codes are short upper-case words (MANIFEST_UNKNOWN); anything else is not echoed into messages.

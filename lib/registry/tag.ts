@@ -117,9 +117,10 @@ function nextPage(link: string | null, current: URL, base: URL, listPath: string
 export type TagDeletion = 'deleted' | 'absent' | 'refused-by-tag' | 'unsupported';
 
 /**
- * DELETE manifests/<tag>. distribution 3.x deletes the tag alone ('deleted'); 2.8 refuses with
- * 400 DIGEST_INVALID while deleting by digest works ('refused-by-tag': the caller may move the
- * tag away instead); 405 means the registry deletes nothing ('unsupported').
+ * DELETE manifests/<tag>. distribution 3.x, Quay and Artifact Registry delete the tag alone
+ * ('deleted'); 2.8 (400 DIGEST_INVALID) and Harbor (400 UNSUPPORTED) refuse it while deleting
+ * by digest works ('refused-by-tag': the caller may move the tag away instead); 405 means the
+ * registry deletes nothing ('unsupported').
  */
 export async function deleteTag(client: RegistryClient, repository: string, tag: string, signal?: AbortSignal): Promise<TagDeletion> {
   const response = await client.send({ method: 'DELETE', path: manifestPath(repository, validateTag(tag)), scopes: [repositoryScope(repository, 'delete')], signal });
@@ -135,7 +136,11 @@ export async function deleteTag(client: RegistryClient, repository: string, tag:
     await discard(response);
     return 'unsupported';
   }
-  const error = await client.error(`delete tag ${repository}:${tag}`, response);
-  if (response.status === 400 && error.code === 'DIGEST_INVALID') return 'refused-by-tag';
-  throw error;
+  // The OCI spec: "If tag deletion is disabled, the registry MUST respond with either a 400 Bad
+  // Request or a 405". 2.8 says 400 DIGEST_INVALID, Harbor 400 UNSUPPORTED (goharbor/harbor PR#11971).
+  if (response.status === 400) {
+    await discard(response);
+    return 'refused-by-tag';
+  }
+  throw await client.error(`delete tag ${repository}:${tag}`, response);
 }

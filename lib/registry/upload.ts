@@ -165,6 +165,25 @@ export async function putBlobChunked(
   await putBlob(client, repository, { location }, digest, 0, new Uint8Array(0), signal);
 }
 
+/**
+ * One PATCH carrying the whole blob (no Content-Range: the first and last part), then the closing
+ * PUT: how docker and skopeo push, and what registries that cap a PUT's body take.
+ */
+export async function putBlobStreamed(client: RegistryClient, repository: string, upload: UploadSession, digest: string, size: number, body: Body, signal?: AbortSignal): Promise<void> {
+  const operation = `upload ${digest} to ${repository}`;
+  const response = await client.send({
+    method: 'PATCH',
+    path: upload.location,
+    scopes: [repositoryScope(repository, 'pull,push')],
+    headers: { 'content-type': octetStream, 'content-length': String(size) },
+    body,
+    signal,
+  });
+  if (!CHUNK_TAKEN.has(response.status)) throw await uploadError(client, operation, response, true);
+  await discard(response);
+  await putBlob(client, repository, session(client, operation, response, upload.location), digest, 0, new Uint8Array(0), signal);
+}
+
 /** Abandons a session so the registry can drop what it received; failures do not matter. */
 export async function cancelUpload(client: RegistryClient, repository: string, upload: UploadSession): Promise<void> {
   try {

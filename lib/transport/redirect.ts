@@ -32,7 +32,7 @@ export function withRedirects(next: Transport, options: RedirectOptions = {}): T
 
 /** The answer marked with the URL that gave it (a fetch Response's own `url` cannot be set). */
 function answeredBy(response: HttpResponse, url: string): HttpResponse {
-  return { status: response.status, headers: response.headers, body: response.body, url };
+  return { status: response.status, headers: response.headers, body: response.body, url, throttled: response.throttled };
 }
 
 function redirected(request: HttpRequest, status: number, target: URL): HttpRequest {

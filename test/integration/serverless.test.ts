@@ -16,6 +16,9 @@ const osls = join(root, 'node_modules/osls/bin/serverless.js');
 const TOKEN = 'serverless-test-token';
 const SECRET = 'imagesync/registry-auth';
 const ALLOWED = 'ghcr.io,*.dkr.ecr.eu-west-1.amazonaws.com';
+const ECR_PREFIX = 'mirror/';
+const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const PROFILES = 'harbor.example.com=harbor';
 
 type Json = Record<string, any>;
 
@@ -31,7 +34,7 @@ interface Run {
 }
 
 let work: string;
-/** Default params, plus a secret and an allowlist. */
+/** Default params, plus a secret, an allowlist, registry profiles and ECR repository settings. */
 let main: Packaged;
 /** Default params but a custom check rate: no secret, no allowlist. */
 let custom: Packaged;
@@ -94,11 +97,11 @@ async function packaged(run: Run & { dir: string }, what: string): Promise<Packa
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'imagesync-sls-'));
   const runs = await Promise.all([
-    packageService('main', [`registryAuthSecret=${SECRET}`, `allowedRegistries=${ALLOWED}`]),
+    packageService('main', [`registryAuthSecret=${SECRET}`, `allowedRegistries=${ALLOWED}`, `ecrRepositoryPrefix=${ECR_PREFIX}`, `ecrKmsKey=${KMS_KEY}`, 'ecrTagMutability=IMMUTABLE', `registryProfiles=${PROFILES}`]),
     packageService('custom', ['checkRate=rate(5 minutes)']),
     packageService('tokenless', [], {}),
   ]);
-  main = await packaged(runs[0], 'secret and allowlist');
+  main = await packaged(runs[0], 'secret, allowlist, profiles and ECR settings');
   custom = await packaged(runs[1], 'custom check rate');
   tokenless = runs[2];
 }, 60_000);
@@ -175,20 +178,25 @@ function effective(template: Json): Statement[] {
 
 const sub = (s: string) => ({ 'Fn::Sub': s });
 const TABLE_ARN = { 'Fn::GetAtt': ['ImagesyncTable', 'Arn'] };
-const ECR_REPOSITORIES = sub('arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*');
+/** The repositories the ECR actions are granted on: those whose name starts with the prefix param. */
+const ecrRepositories = (prefix: string) => sub(`arn:\${AWS::Partition}:ecr:*:\${AWS::AccountId}:repository/${prefix}*`);
 const API_FUNCTION = sub('arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:imagesync-test-api');
 const SECRET_ARN = sub(`arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SECRET}-??????`);
 const DYNAMODB_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Scan', 'DescribeTable'].map((a) => `dynamodb:${a}`);
 const ECR_ACTIONS = [
+  // The repository, found or made before the first push.
+  'DescribeRepositories',
+  'CreateRepository',
+  // Pull, push, and the registry API's tag list (deletion reads it).
   'BatchCheckLayerAvailability',
   'GetDownloadUrlForLayer',
   'BatchGetImage',
+  'ListImages',
   'InitiateLayerUpload',
   'UploadLayerPart',
   'CompleteLayerUpload',
   'PutImage',
   'BatchDeleteImage',
-  'DescribeImages',
 ].map((a) => `ecr:${a}`);
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:TagResource', 'logs:PutLogEvents'];
 
@@ -319,12 +327,25 @@ describe('serverless.yml, packaged offline', () => {
       IMAGESYNC_TABLE: { Ref: 'ImagesyncTable' },
       IMAGESYNC_REGISTRY_AUTH_SECRET: SECRET,
       IMAGESYNC_ALLOWED_REGISTRIES: ALLOWED,
+      IMAGESYNC_REGISTRY_PROFILES: PROFILES,
+      IMAGESYNC_ECR_CREATE_REPOSITORIES: 'true',
+      IMAGESYNC_ECR_TAG_MUTABILITY: 'IMMUTABLE',
+      IMAGESYNC_ECR_SCAN_ON_PUSH: 'false',
+      IMAGESYNC_ECR_KMS_KEY: KMS_KEY,
       NODE_OPTIONS: '--enable-source-maps',
     };
     expect(fn(main.template, 'ApiLambdaFunction').Environment.Variables).toEqual({ ...shared, IMAGESYNC_API_TOKEN: TOKEN });
     expect(fn(main.template, 'CheckLambdaFunction').Environment.Variables).toEqual(shared);
-    // Defaults: no secret, no allowlist (empty means unset to the app).
-    const defaults = { ...shared, IMAGESYNC_REGISTRY_AUTH_SECRET: '', IMAGESYNC_ALLOWED_REGISTRIES: '' };
+    // Defaults: no secret, no allowlist, profiles by host name, ECR repositories created
+    // mutable, without scanning, AES256 (empty means unset to the app).
+    const defaults = {
+      ...shared,
+      IMAGESYNC_REGISTRY_AUTH_SECRET: '',
+      IMAGESYNC_ALLOWED_REGISTRIES: '',
+      IMAGESYNC_REGISTRY_PROFILES: '',
+      IMAGESYNC_ECR_TAG_MUTABILITY: 'MUTABLE',
+      IMAGESYNC_ECR_KMS_KEY: '',
+    };
     expect(fn(custom.template, 'ApiLambdaFunction').Environment.Variables).toEqual({ ...defaults, IMAGESYNC_API_TOKEN: TOKEN });
     expect(fn(custom.template, 'CheckLambdaFunction').Environment.Variables).toEqual(defaults);
   });
@@ -340,7 +361,7 @@ describe('serverless.yml, packaged offline', () => {
         // Exactly the actions the code needs (plus the framework's log writing), nothing else.
         const actions = new Set(effective(template).flatMap((s) => s.Action));
         const expected = [...LOG_ACTIONS, ...DYNAMODB_ACTIONS, 'ecr:GetAuthorizationToken', ...ECR_ACTIONS, 'lambda:InvokeFunction'];
-        if (template === main.template) expected.push('secretsmanager:GetSecretValue');
+        if (template === main.template) expected.push('secretsmanager:GetSecretValue', 'kms:DescribeKey', 'kms:CreateGrant', 'kms:RetireGrant');
         expect([...actions].sort()).toEqual(expected.sort());
       }
     });
@@ -352,14 +373,27 @@ describe('serverless.yml, packaged offline', () => {
       expect(dynamo[0]!.Resource).toEqual([TABLE_ARN]);
     });
 
-    it('allows ECR login everywhere (no resource-level permission exists) and image calls on the account\'s repositories', () => {
-      const ecr = statements(main.template).filter((s) => s.Action.some((a) => a.startsWith('ecr:')));
-      const login = ecr.filter((s) => s.Action.includes('ecr:GetAuthorizationToken'));
-      expect(login).toEqual([expect.objectContaining({ Action: ['ecr:GetAuthorizationToken'], Resource: ['*'] })]);
-      const images = ecr.filter((s) => !s.Action.includes('ecr:GetAuthorizationToken'));
-      expect(images).toHaveLength(1);
-      expect([...images[0]!.Action].sort()).toEqual([...ECR_ACTIONS].sort());
-      expect(images[0]!.Resource).toEqual([ECR_REPOSITORIES]);
+    it('allows ECR login everywhere (no resource-level permission exists), repository and image calls on the prefix\'s repositories only', () => {
+      for (const [template, prefix] of [
+        [main.template, ECR_PREFIX],
+        [custom.template, ''],
+      ] as const) {
+        const ecr = statements(template).filter((s) => s.Action.some((a) => a.startsWith('ecr:')));
+        const login = ecr.filter((s) => s.Action.includes('ecr:GetAuthorizationToken'));
+        expect(login).toEqual([expect.objectContaining({ Action: ['ecr:GetAuthorizationToken'], Resource: ['*'] })]);
+        const images = ecr.filter((s) => !s.Action.includes('ecr:GetAuthorizationToken'));
+        expect(images).toHaveLength(1);
+        expect([...images[0]!.Action].sort()).toEqual([...ECR_ACTIONS].sort());
+        expect(images[0]!.Resource).toEqual([ecrRepositories(prefix)]);
+        // No ECR action but the login on `*` or on any other resource, in any statement.
+        for (const s of effective(template)) {
+          if (!s.Action.some((a) => ECR_ACTIONS.includes(a))) continue;
+          expect(s.Resource, JSON.stringify(s)).not.toContain('*');
+          expect(s.Resource).toEqual([ecrRepositories(prefix)]);
+        }
+      }
+      // The prefix param ends up in the ARN as it was given, the wildcard after it.
+      expect(JSON.stringify(main.template)).toContain(':repository/mirror/*');
     });
 
     it('lets the API invoke itself and nothing else', () => {
@@ -385,6 +419,17 @@ describe('serverless.yml, packaged offline', () => {
       expect(holds(custom.template, 'HasRegistryAuthSecret')).toBe(false);
       expect(custom.template.Resources.RegistryAuthSecretPolicy.Condition).toBe('HasRegistryAuthSecret');
       expect(effective(custom.template).flatMap((s) => s.Action).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    });
+
+    it('lets ECR create grants on the configured KMS key only, and on no key when none is configured', () => {
+      const kms = statements(main.template).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+      expect(kms).toEqual([
+        { Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:CreateGrant', 'kms:RetireGrant'], Resource: [KMS_KEY], origin: 'EcrKmsKeyPolicy', condition: 'HasEcrKmsKey' },
+      ]);
+      expect(main.template.Resources.EcrKmsKeyPolicy.Properties.Roles).toEqual([{ Ref: 'IamRoleLambdaExecution' }]);
+      expect(holds(main.template, 'HasEcrKmsKey')).toBe(true);
+      expect(holds(custom.template, 'HasEcrKmsKey')).toBe(false);
+      expect(effective(custom.template).flatMap((s) => s.Action).filter((a) => a.startsWith('kms:'))).toEqual([]);
     });
 
     it('turns a secret name into that secret\'s ARN pattern, keeps an ARN, refuses anything else', () => {

@@ -11,10 +11,12 @@ export type ProfileName = 'distribution' | 'ecr' | 'ghcr' | 'gar' | 'dockerhub' 
 
 export interface UploadPolicy {
   /**
-   * 'whole': one PUT per blob, chunks only once the registry refused a body as too large;
-   * 'whole-only': never chunks (a registry without chunked uploads: a refusal is final).
+   * 'whole': one PUT carrying the blob, chunks only once the registry refused a body as too large;
+   * 'stream': one PATCH carrying the whole blob, then the closing PUT (how docker and skopeo push),
+   * chunks likewise only after a refusal; 'whole-only': one PUT and never chunks (a registry
+   * without chunked uploads: a refusal is final).
    */
-  mode: 'whole' | 'whole-only';
+  mode: 'whole' | 'stream' | 'whole-only';
   /** The chunk size to start with once chunking, and the bounds every chunk but the last keeps to. */
   chunkSize: number;
   minChunk: number;

@@ -33,7 +33,7 @@ describe('by host name', () => {
   });
 
   it('gives each family its upload policy and mount rule', () => {
-    expect(select('123456789012.dkr.ecr.us-east-1.amazonaws.com').upload).toMatchObject({ mode: 'whole', minChunk: 5 * 1024 * 1024, maxChunk: 10 * 1024 * 1024, maxChunks: 4200 });
+    expect(select('123456789012.dkr.ecr.us-east-1.amazonaws.com').upload).toMatchObject({ mode: 'stream', minChunk: 5 * 1024 * 1024, maxChunk: 10 * 1024 * 1024, maxChunks: 4200 });
     expect(select('ghcr.io').upload).toMatchObject({ maxChunk: 4 * 1024 * 1024 });
     expect(select('gcr.io').upload.mode).toBe('whole-only');
     expect(select('gcr.io').crossRepositoryMount).toBe(false);
